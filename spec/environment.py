@@ -1,0 +1,151 @@
+"""Faults as actions of the environment, each counted against the fault model.
+
+A fault's kind is `<actor>-<verb>` (FAULT_KINDS). A node that goes down loses its memory:
+held replies, connections (requests in flight to it), in-memory consumer offsets (back to
+the persisted ones). A crash keeps the page cache; a power loss keeps only what was
+flushed; a disk loss keeps nothing and the node never returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from spec.actions import Action, Effect, add_packet, alive, distinct, remove_packet, up, without_requests
+from spec.faults import FAULT_INDEX, PERMANENT_KINDS
+from spec.state import DOWN, GONE, Consumer, Node, Packet, State
+
+if TYPE_CHECKING:
+    from spec.model import Model
+
+
+def _allowed(model: Model, state: State, kind: str) -> bool:
+    """The fault model still admits one more fault of `kind` in this run."""
+    faults = model.faults
+    index = FAULT_INDEX[kind]
+    if state.faults[index] >= faults.bounds[index] or sum(state.faults) >= faults.max_faults:
+        return False
+    if kind in PERMANENT_KINDS:
+        permanent = sum(state.faults[FAULT_INDEX[name]] for name in PERMANENT_KINDS)
+        return permanent < faults.max_permanent
+    return True
+
+
+def _can_lose_power(node: Node) -> bool:
+    """Power loss changes something: the node is up, or down with unflushed page cache."""
+    return up(node) or (alive(node) and node.flushed < len(node.log))
+
+
+def enabled(model: Model, state: State) -> Iterator[Action]:
+    master, slave = state.master, state.slave
+    for name, node in (("master", master), ("slave", slave)):
+        if up(node) and _allowed(model, state, f"{name}-crash"):
+            yield Action(name, "crash", None)
+        if _can_lose_power(node) and _allowed(model, state, f"{name}-power-loss"):
+            yield Action(name, "power-loss", None)
+        if alive(node) and _allowed(model, state, f"{name}-disk-loss"):
+            yield Action(name, "disk-loss", None)
+    if (
+        alive(master)
+        and alive(slave)
+        and (_can_lose_power(master) or _can_lose_power(slave))
+        and _allowed(model, state, "both-power-loss")
+    ):
+        yield Action("both", "power-loss", None)
+    if state.consumer.up and _allowed(model, state, "consumer-crash"):
+        yield Action("consumer", "crash", None)
+    for packet in distinct(state.network):
+        arg = (packet.kind, packet.attempt, packet.status)
+        if _allowed(model, state, "net-drop"):
+            yield Action("net", "drop", packet.msg, arg)
+        if _allowed(model, state, "net-dup"):
+            yield Action("net", "dup", packet.msg, arg)
+
+
+def _count(state: State, action: Action) -> State:
+    index = FAULT_INDEX[f"{action.actor}-{action.verb}"]
+    faults = state.faults[:index] + (state.faults[index] + 1,) + state.faults[index + 1 :]
+    return state._replace(faults=faults)
+
+
+def _down(node: Node) -> Node:
+    """Memory lost: the consumer offsets go back to the persisted ones."""
+    return node._replace(status=DOWN, offsets=node.offsets_disk)
+
+
+def _power_off(node: Node) -> Node:
+    """Page cache lost: the log keeps its flushed prefix."""
+    return _down(node)._replace(log=node.log[: node.flushed])
+
+
+def _lose_disk(node: Node) -> Node:
+    empty = (0,) * len(node.offsets)
+    return Node(GONE, (), 0, empty, empty)
+
+
+def _master_down(state: State, master: Node) -> State:
+    """The master's held replies and open connections die with it."""
+    return state._replace(master=master, pending=(), network=without_requests(state.network))
+
+
+def master_crash(model: Model, state: State, action: Action) -> State:
+    return _count(_master_down(state, _down(state.master)), action)
+
+
+def master_power_loss(model: Model, state: State, action: Action) -> State:
+    return _count(_master_down(state, _power_off(state.master)), action)
+
+
+def master_disk_loss(model: Model, state: State, action: Action) -> State:
+    return _count(_master_down(state, _lose_disk(state.master)), action)
+
+
+def slave_crash(model: Model, state: State, action: Action) -> State:
+    return _count(state._replace(slave=_down(state.slave)), action)
+
+
+def slave_power_loss(model: Model, state: State, action: Action) -> State:
+    return _count(state._replace(slave=_power_off(state.slave)), action)
+
+
+def slave_disk_loss(model: Model, state: State, action: Action) -> State:
+    return _count(state._replace(slave=_lose_disk(state.slave)), action)
+
+
+def both_power_loss(model: Model, state: State, action: Action) -> State:
+    """One power failure takes both machines (same rack, same feed)."""
+    state = _master_down(state, _power_off(state.master))
+    return _count(state._replace(slave=_power_off(state.slave)), action)
+
+
+def consumer_crash(model: Model, state: State, action: Action) -> State:
+    """The consumer dies: the message in hand and its local offsets are gone."""
+    return _count(state._replace(consumer=Consumer(False, None, None)), action)
+
+
+def _packet(action: Action) -> Packet:
+    kind, attempt, status = action.arg
+    assert action.message is not None
+    return Packet(kind, action.message, attempt, status)
+
+
+def net_drop(model: Model, state: State, action: Action) -> State:
+    return _count(state._replace(network=remove_packet(state.network, _packet(action))), action)
+
+
+def net_dup(model: Model, state: State, action: Action) -> State:
+    return _count(state._replace(network=add_packet(state.network, _packet(action))), action)
+
+
+EFFECTS: dict[tuple[str, str], Effect] = {
+    ("master", "crash"): master_crash,
+    ("master", "power-loss"): master_power_loss,
+    ("master", "disk-loss"): master_disk_loss,
+    ("slave", "crash"): slave_crash,
+    ("slave", "power-loss"): slave_power_loss,
+    ("slave", "disk-loss"): slave_disk_loss,
+    ("both", "power-loss"): both_power_loss,
+    ("consumer", "crash"): consumer_crash,
+    ("net", "drop"): net_drop,
+    ("net", "dup"): net_dup,
+}
