@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 import reference.cli
+from model_check import check_cmd
 
 
 class UsageError(Exception):
@@ -35,6 +36,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="noloss", description=__doc__.splitlines()[0])
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    check_cmd.register(subparsers)
     reference.cli.register(subparsers)
     return parser
 

@@ -1,0 +1,123 @@
+"""Verdicts: from an explored graph to one named result per property, with counterexamples.
+
+An `always` property is VIOLATED when some reachable state breaks it (the counterexample is
+the BFS path to the first such state: a shortest one), holds when the graph was closed
+without finding one, and is incomplete when a bound stopped the run first. A `sometimes`
+property holds when some reachable state has it and is VIOLATED (vacuous model) when the
+closed graph has none. Every counterexample replays through the spec (`replay`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from model_check.explore import Exploration, Stats, explore
+from spec.actions import Action
+from spec.faults import FaultModel
+from spec.config import Config
+from spec.model import Model
+from spec.properties import ALWAYS, SOMETIMES
+from spec.state import State
+
+HOLDS = "holds"
+VIOLATED = "VIOLATED"
+INCOMPLETE = "incomplete"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of a counterexample: the action taken and the state it leads to."""
+
+    action: Action
+    state: State
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    name: str
+    kind: str
+    statement: str
+    status: str  # HOLDS, VIOLATED or INCOMPLETE
+    counterexample: tuple[Step, ...] | None  # for a violated always-property: a shortest one
+    prefix_length: int = 0  # for a lasso (liveness): steps before the cycle starts
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    config: Config
+    faults: FaultModel
+    initial: State
+    stats: Stats
+    verdicts: tuple[Verdict, ...]
+
+    @property
+    def violated(self) -> tuple[Verdict, ...]:
+        return tuple(v for v in self.verdicts if v.status == VIOLATED)
+
+    @property
+    def exit_code(self) -> int:
+        """0 every property holds, 1 one is violated, 3 a bound stopped the run (DESIGN.md)."""
+        if self.violated:
+            return 1
+        if any(v.status == INCOMPLETE for v in self.verdicts):
+            return 3
+        return 0
+
+
+class ReplayError(AssertionError):
+    """A counterexample step the spec does not allow: the checker and the spec disagree."""
+
+
+def replay(model: Model, initial: State, steps: tuple[Step, ...]) -> State:
+    """Run `steps` through the spec from `initial`; raise ReplayError at the first bad step."""
+    if initial not in model.init_states():
+        raise ReplayError("the counterexample does not start in an initial state")
+    state = initial
+    for number, step in enumerate(steps, 1):
+        if step.action not in model.actions(state):
+            raise ReplayError(f"step {number}: {step.action} is not enabled")
+        state = model.next_state(state, step.action)
+        if state != step.state:
+            raise ReplayError(f"step {number}: {step.action} leads elsewhere than recorded")
+    return state
+
+
+def _steps(exploration: Exploration[State, Action], node: int) -> tuple[Step, ...]:
+    return tuple(Step(action, state) for action, state in exploration.path_to(node))
+
+
+def verdicts_of(model: Model, exploration: Exploration[State, Action]) -> tuple[Verdict, ...]:
+    """One verdict per always/sometimes property of the model, from an exploration of it."""
+    complete = exploration.stats.complete
+    verdicts = []
+    for prop in model.properties():
+        if prop.kind == ALWAYS:
+            node = exploration.first_violation.get(prop.name)
+            if node is not None:
+                verdict = Verdict(prop.name, prop.kind, prop.statement, VIOLATED, _steps(exploration, node))
+            else:
+                verdict = Verdict(prop.name, prop.kind, prop.statement, HOLDS if complete else INCOMPLETE, None)
+        elif prop.kind == SOMETIMES:
+            if prop.name in exploration.first_witness:
+                status = HOLDS
+            else:
+                status = VIOLATED if complete else INCOMPLETE
+            verdict = Verdict(prop.name, prop.kind, prop.statement, status, None)
+        else:
+            continue
+        verdicts.append(verdict)
+    return tuple(verdicts)
+
+
+def check(
+    config: Config,
+    faults: FaultModel,
+    max_states: int | None = None,
+    max_depth: int | None = None,
+    progress: bool = False,
+) -> CheckResult:
+    """Explore the model of `config` under `faults` and judge every property."""
+    model = Model(config, faults)
+    exploration = explore(model, max_states=max_states, max_depth=max_depth, progress=progress)
+    initial = exploration.states[exploration.initial[0]]
+    return CheckResult(config, faults, initial, exploration.stats, verdicts_of(model, exploration))

@@ -1,0 +1,151 @@
+"""Reports of a check: text for a terminal, JSON for tools, Mermaid sequence diagrams for docs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from model_check.check import HOLDS, INCOMPLETE, CheckResult, Step, Verdict
+from model_check.describe import changes, fields
+from spec.actions import Action
+from spec.faults import FAULT_KINDS
+from spec.properties import lost_messages
+from spec.model import Model
+from spec.state import STATUS_NAMES, State
+
+
+def _message(action: Action) -> str | None:
+    return None if action.message is None else f"m{action.message}"
+
+
+def step_lines(initial: State, steps: tuple[Step, ...]) -> list[str]:
+    """Numbered steps: `3. master power-loss  [fault]` then indented `what: old -> new`."""
+    lines = []
+    before = initial
+    for number, step in enumerate(steps, 1):
+        fault = "  [fault]" if Model.is_fault(step.action) else ""
+        lines.append(f"  {number:>2}. {step.action}{fault}")
+        lines.extend(f"        {change}" for change in changes(before, step.state))
+        before = step.state
+    return lines
+
+
+def _final_note(result: CheckResult, verdict: Verdict) -> str:
+    if verdict.name == "NoAckedLoss" and verdict.counterexample:
+        lost = lost_messages(Model(result.config, result.faults), verdict.counterexample[-1].state)
+        return "lost: " + ", ".join(f"m{m}" for m in lost) + " (acknowledged, never processed, no longer held)"
+    return f"{verdict.name} is false in the last state"
+
+
+def to_text(result: CheckResult) -> str:
+    stats = result.stats
+    lines = [f"faults: {result.faults.describe()}"]
+    width = max(len(v.name) for v in result.verdicts)
+    for verdict in result.verdicts:
+        suffix = f"  (counterexample: {len(verdict.counterexample)} steps)" if verdict.counterexample else ""
+        lines.append(f"{verdict.name:<{width}}  {verdict.status}{suffix}")
+    complete = "" if stats.complete else "  INCOMPLETE: a bound stopped the run"
+    lines.append(
+        f"states {stats.states:,}  transitions {stats.transitions:,}  depth {stats.depth}  "
+        f"{stats.seconds:.2f} s  {stats.states_per_second:,.0f} states/s{complete}"
+    )
+    for verdict in result.violated:
+        if not verdict.counterexample:
+            lines.append(f"\n{verdict.name}: never reached in the explored graph (the model is vacuous here)")
+            continue
+        lines.append(f"\n{verdict.name} violated — {verdict.statement}:")
+        lines.extend(step_lines(result.initial, verdict.counterexample))
+        lines.append(f"      {_final_note(result, verdict)}")
+    return "\n".join(lines)
+
+
+def steps_json(steps: tuple[Step, ...]) -> list[dict[str, Any]]:
+    return [
+        {
+            "actor": step.action.actor,
+            "action": step.action.verb,
+            "message": _message(step.action),
+            "arg": list(step.action.arg),
+            "fault": Model.is_fault(step.action),
+            "state": fields(step.state),
+        }
+        for step in steps
+    ]
+
+
+def to_json_data(result: CheckResult) -> dict[str, Any]:
+    stats = result.stats
+    return {
+        "config": result.config.settings(),
+        "faults": {
+            "kinds": {kind: bound for kind, bound in zip(FAULT_KINDS, result.faults.bounds) if bound},
+            "max_faults": result.faults.max_faults,
+            "max_permanent": result.faults.max_permanent,
+        },
+        "stats": {
+            "states": stats.states,
+            "transitions": stats.transitions,
+            "depth": stats.depth,
+            "seconds": round(stats.seconds, 3),
+            "complete": stats.complete,
+        },
+        "properties": [
+            {
+                "name": v.name,
+                "kind": v.kind,
+                "statement": v.statement,
+                "holds": None if v.status == INCOMPLETE else v.status == HOLDS,
+                "status": v.status,
+                "counterexample": steps_json(v.counterexample) if v.counterexample else None,
+            }
+            for v in result.verdicts
+        ],
+    }
+
+
+def to_json(result: CheckResult) -> str:
+    return json.dumps(to_json_data(result), indent=2)
+
+
+_PARTICIPANTS = ("Producer", "Master", "Slave", "Consumer")
+
+
+def _mermaid_line(step: Step) -> str:
+    """One diagram line per step: an arrow where something crosses nodes, a note otherwise."""
+    action = step.action
+    m = _message(action) or ""
+    actor = action.actor
+    verb = action.verb
+    if Model.is_fault(action):
+        where = {"both": "Master,Slave", "net": "Producer,Master"}.get(actor, actor.capitalize())
+        return f"    Note over {where}: FAULT {verb} {m}".rstrip()
+    if actor == "producer" and verb == "send":
+        return f"    Producer->>Master: send {m}"
+    if actor == "producer" and verb == "receive":
+        attempt, status = action.arg
+        return f"    Master-->>Producer: {STATUS_NAMES[status]} {m} #{attempt}"
+    if actor == "slave" and verb == "replicate":
+        return "    Master->>Slave: replicate"
+    if actor == "consumer" and verb in ("consume", "consume-fail", "pull-and-ack"):
+        return f"    Note over Consumer: {verb} {m}"
+    if actor == "consumer" and verb in ("ack", "send-back"):
+        return f"    Consumer->>Master: {verb} {m}"
+    return f"    Note over {actor.capitalize()}: {verb} {m}".rstrip()
+
+
+def to_mermaid(result: CheckResult, verdict: Verdict) -> str:
+    """A `sequenceDiagram` of one counterexample."""
+    assert verdict.counterexample is not None
+    lines = ["sequenceDiagram"]
+    lines.extend(f"    participant {name}" for name in _PARTICIPANTS)
+    lines.extend(_mermaid_line(step) for step in verdict.counterexample)
+    lines.append(f"    Note over Producer,Consumer: {verdict.name} VIOLATED: {_final_note(result, verdict)}")
+    return "\n".join(lines)
+
+
+def to_mermaid_all(result: CheckResult) -> str:
+    """Every counterexample of the result as a Mermaid diagram, or a note that there is none."""
+    blocks = [
+        f"%% {verdict.name}\n{to_mermaid(result, verdict)}" for verdict in result.violated if verdict.counterexample
+    ]
+    return "\n\n".join(blocks) if blocks else "%% no property is violated: no counterexample to draw"
