@@ -33,6 +33,17 @@ class ConsumeQueues:
             out.append((commit_offset, length))
         return out
 
+    def mark(self) -> dict[str, int]:
+        """The length of every queue now, to `rollback` to."""
+        return {topic: len(queue) for topic, queue in self._queues.items()}
+
+    def rollback(self, mark: dict[str, int]) -> None:
+        """Forget every entry added since `mark` was taken."""
+        for topic, queue in list(self._queues.items()):
+            del queue[mark.get(topic, 0) :]
+            if not queue:
+                del self._queues[topic]
+
     def total(self) -> int:
         """Messages in all topics."""
         return sum(len(queue) for queue in self._queues.values())

@@ -104,6 +104,21 @@ def decode_record(data: bytes, pos: int = 0) -> Message:
     return Message(topic, queue_offset, commit_offset, key, body, reconsume, origin_topic)
 
 
+def index_record(data: bytes, at: int, commit_offset: int, queues: ConsumeQueues) -> int:
+    """Check the record at `data[at:]`, which should sit at `commit_offset` in the log and
+    be next in its topic's queue, and add it to `queues`; return its length. Recovery
+    and a slave receiving the master's log both index records this way."""
+    message = decode_record(data, at)
+    if message.commit_offset != commit_offset:
+        raise CorruptRecord(f"record claims offset {message.commit_offset}")
+    expected = queues.count(message.topic)
+    if message.queue_offset != expected:
+        raise CorruptRecord(f"queue offset {message.queue_offset}, expected {expected}")
+    length = record_length(data, at)
+    queues.add(message.topic, commit_offset, length)
+    return length
+
+
 def whole_records(log: LogReader, offset: int, end: int, max_bytes: int) -> bytes:
     """Bytes from `offset` cut at a record boundary: as many whole records as fit in
     `max_bytes` (at least one), never past `end`. Used to ship the log to a slave."""
@@ -149,18 +164,10 @@ def scan(log: LogReader, size: int) -> Recovery:
             if len(buffer) >= 4 and record_length(buffer, 0) > len(buffer):
                 buffer = log.read(pos, min(record_length(buffer, 0), MAX_RECORD_BYTES))
         try:
-            message = decode_record(buffer, pos - base)
-            if message.commit_offset != pos:
-                raise CorruptRecord(f"record claims offset {message.commit_offset}")
-            expected = recovery.queues.count(message.topic)
-            if message.queue_offset != expected:
-                raise CorruptRecord(f"queue offset {message.queue_offset}, expected {expected}")
+            pos += index_record(buffer, pos - base, pos, recovery.queues)
         except CorruptRecord as error:
             recovery.reason = f"{error} at offset {pos}"
             break
-        length = record_length(buffer, pos - base)
-        recovery.queues.add(message.topic, pos, length)
-        pos += length
     recovery.end = pos
     recovery.dropped_bytes = size - pos
     return recovery
