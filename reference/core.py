@@ -187,6 +187,11 @@ class NodeCore:
             self._last_offsets_ms = self.now_ms
         self._on_tick()
 
+    def persist_offsets(self) -> None:
+        """Write consumer offsets now (on shutdown), not waiting for the interval."""
+        self._out.meta[OFFSETS_FILE] = _dump_offsets(self.offsets)
+        self._offsets_dirty = False
+
     def ready(self) -> Ready:
         """Hand over the work accumulated since the last call."""
         out, self._out = self._out, Ready()

@@ -12,22 +12,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from reference import log
 from reference import messages as m
-from reference.core import OFFSETS_FILE, Connected, Disconnected, Flushed, NodeConfig, NodeCore, Received, Role
-from reference.core_master import MasterCore
-from reference.core_slave import SlaveCore
-from reference.storage import SimStorage
-
-LOG_NAME = "commitlog"
-
-
-def make_core(config: NodeConfig, reader: log.LogReader, recovery: log.Recovery, offsets: bytes | None) -> NodeCore:
-    """The core for the configured role."""
-    if config.role is Role.SLAVE:
-        return SlaveCore(config, reader, recovery, offsets)
-    return MasterCore(config, reader, recovery, offsets)
-
+from reference.core import Connected, Disconnected, Flushed, NodeConfig, Received
+from reference.node import drain, open_node
+from reference.storage import SimLog, SimStorage
 
 class SimNode:
     """One node: a core, its simulated disk, and what it sent to each connection."""
@@ -42,9 +30,10 @@ class SimNode:
 
     def start(self) -> None:
         """(Re)start the process: recover the log from storage, build a fresh core."""
-        self.file = self.storage.open_log(LOG_NAME)
-        self.recovery = log.recover(self.file)
-        self.core = make_core(self.config, self.file, self.recovery, self.storage.read_meta(OFFSETS_FILE))
+        self.node = open_node(self.config, self.storage)
+        assert isinstance(self.node.file, SimLog)
+        self.file: SimLog = self.node.file
+        self.core = self.node.core
         self.flush_pending = False
 
     def step(self, event: Connected | Disconnected | Received | Flushed) -> None:
@@ -60,21 +49,17 @@ class SimNode:
 
     def drain(self) -> None:
         """Do every Ready batch in the documented order until the core is quiet."""
-        while True:
-            ready = self.core.ready()
-            if ready.empty():
-                return
-            for data in ready.appends:
-                self.file.append(data)
-            for name, content in ready.meta.items():
-                self.storage.write_meta(name, content)
-            self.flush_pending |= ready.flush
-            for conn, message in ready.frames:
-                if conn not in self.closed:
-                    self.inbox[conn].append(message)
-            for conn, reason in ready.closes:
-                self.closed[conn] = reason
-            self.core.advance()
+        drain(self.node, self)
+
+    def request_flush(self) -> None:
+        self.flush_pending = True
+
+    def send(self, conn: int, message: m.Wire) -> None:
+        if conn not in self.closed:
+            self.inbox[conn].append(message)
+
+    def close(self, conn: int, reason: str) -> None:
+        self.closed[conn] = reason
 
     def finish_flush(self) -> bool:
         """Let the requested fsync finish (a group commit of everything appended so far)."""
