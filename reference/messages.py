@@ -57,7 +57,7 @@ def dlq_topic(group: str) -> str:
 
 def is_system_topic(topic: str) -> bool:
     """Retry and dead-letter topics exist implicitly for every group, as in RocketMQ."""
-    return topic.startswith((RETRY_PREFIX, DLQ_PREFIX)) and len(topic) > len(RETRY_PREFIX)
+    return any(topic.startswith(prefix) and len(topic) > len(prefix) for prefix in (RETRY_PREFIX, DLQ_PREFIX))
 
 
 @dataclass(frozen=True, slots=True)
