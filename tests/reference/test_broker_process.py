@@ -36,14 +36,14 @@ def _frame(version: int, kind: int, payload: bytes, crc: int | None = None) -> b
     return struct.pack(">IBBI", 6 + len(payload), version, kind, crc) + payload
 
 
-def _consume_all(address: str, group: str, topic: str, want: int, timeout_s: float = 20) -> list[Message]:
+def _consume_all(addresses: str, group: str, topic: str, want: int, timeout_s: float = 20) -> list[Message]:
     got: list[Message] = []
 
     def handler(message: Message) -> ConsumeStatus:
         got.append(message)
         return ConsumeStatus.CONSUME_SUCCESS
 
-    consumer = Consumer(group, topic, handler, address, pull_batch_size=256)
+    consumer = Consumer(group, topic, handler, addresses.split(","), pull_batch_size=256)
     consumer.start()
     deadline = time.monotonic() + timeout_s
     while len(got) < want and time.monotonic() < deadline:
@@ -179,3 +179,13 @@ def test_committed_offsets_survive_a_broker_restart(brokers: Brokers) -> None:
     producer.send("TopicTest", b"new")
     producer.shutdown()
     assert [x.body for x in _consume_all(master.address, "g", "TopicTest", 1)] == [b"new"]
+
+
+def test_consumers_read_from_the_slave_while_the_master_is_down(brokers: Brokers) -> None:
+    master, slave = brokers.cluster("seed-strict")
+    producer = Producer(master.address)
+    assert {producer.send("TopicTest", b"%d" % i).status for i in range(10)} == {SendStatus.SEND_OK}
+    producer.shutdown()
+    master.kill()
+    bodies = [x.body for x in _consume_all(f"{master.address},{slave.address}", "g", "TopicTest", 10)]
+    assert bodies == [b"%d" % i for i in range(10)]
