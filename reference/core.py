@@ -182,15 +182,14 @@ class NodeCore:
         if self.log_end > self.flushed_end and self.now_ms - self._last_flush_ms >= interval:
             self._request_flush()
         if self._offsets_dirty and self.now_ms - self._last_offsets_ms >= self.config.flush_consumer_offset_interval_ms:
-            self._out.meta[OFFSETS_FILE] = _dump_offsets(self.offsets)
-            self._offsets_dirty = False
-            self._last_offsets_ms = self.now_ms
+            self.persist_offsets()
         self._on_tick()
 
     def persist_offsets(self) -> None:
-        """Write consumer offsets now (on shutdown), not waiting for the interval."""
+        """Write consumer offsets now (on the interval, and on shutdown)."""
         self._out.meta[OFFSETS_FILE] = _dump_offsets(self.offsets)
         self._offsets_dirty = False
+        self._last_offsets_ms = self.now_ms
 
     def ready(self) -> Ready:
         """Hand over the work accumulated since the last call."""

@@ -23,10 +23,7 @@ def _append_messages(file: LogFile, count: int, first: int = 0) -> list[int]:
 
 
 def test_clean_log_recovers_every_record(tmp_path: Path) -> None:
-    file = FileStorage(str(tmp_path)).open_log("commitlog")
-    starts = _append_messages(file, 50)
-    end = file.size()
-    file.close()
+    _, starts, end = _closed_log(tmp_path, 50)
     file = FileStorage(str(tmp_path)).open_log("commitlog")
     recovery = log.recover(file)
     assert (recovery.end, recovery.dropped_bytes) == (end, 0)
@@ -35,17 +32,20 @@ def test_clean_log_recovers_every_record(tmp_path: Path) -> None:
     assert "clean" in recovery.describe()
 
 
-@pytest.mark.parametrize("cut", [1, 4, 20, 33])
-def test_truncated_last_record_is_dropped_and_reported(tmp_path: Path, cut: int) -> None:
-    storage = FileStorage(str(tmp_path))
-    file = storage.open_log("commitlog")
-    starts = _append_messages(file, 20)
+def _closed_log(directory: Path, count: int) -> tuple[Path, list[int], int]:
+    """A commit log of `count` messages on disk: its path, record starts and size."""
+    file = FileStorage(str(directory)).open_log("commitlog")
+    starts = _append_messages(file, count)
     size = file.size()
     file.close()
-    path = tmp_path / "commitlog"
+    return directory / "commitlog", starts, size
+
+
+@pytest.mark.parametrize("cut", [1, 4, 20, 33])
+def test_truncated_last_record_is_dropped_and_reported(tmp_path: Path, cut: int) -> None:
+    path, starts, size = _closed_log(tmp_path, 20)
     os.truncate(path, starts[-1] + cut)
-    file = storage.open_log("commitlog")
-    recovery = log.recover(file)
+    recovery = log.recover(FileStorage(str(tmp_path)).open_log("commitlog"))
     assert recovery.end == starts[-1]
     assert recovery.dropped_bytes == cut
     assert recovery.queues.total() == 19
@@ -56,16 +56,11 @@ def test_truncated_last_record_is_dropped_and_reported(tmp_path: Path, cut: int)
 
 @pytest.mark.parametrize("where", [0, 5, 13, 30, -1])
 def test_flipped_byte_in_last_record_drops_only_that_record(tmp_path: Path, where: int) -> None:
-    storage = FileStorage(str(tmp_path))
-    file = storage.open_log("commitlog")
-    starts = _append_messages(file, 20)
-    size = file.size()
-    file.close()
-    path = tmp_path / "commitlog"
+    path, starts, size = _closed_log(tmp_path, 20)
     data = bytearray(path.read_bytes())
     data[starts[-1] + where if where >= 0 else where] ^= 0x01
     path.write_bytes(bytes(data))
-    recovery = log.recover(storage.open_log("commitlog"))
+    recovery = log.recover(FileStorage(str(tmp_path)).open_log("commitlog"))
     assert recovery.end == starts[-1]
     assert recovery.dropped_bytes == size - starts[-1]
     assert recovery.queues.total() == 19
