@@ -5,7 +5,8 @@ Run: .venv/bin/python benchmarks/broker_throughput.py [--seconds 3] [--data-dir 
 For each setting (ASYNC_FLUSH+ASYNC_MASTER, SYNC_FLUSH+ASYNC_MASTER, seed-strict) it
 starts a master and a slave as processes on loopback and drives them with 1 and with 32
 concurrent producers (each its own connection, sync sends, 1 KiB bodies) for a fixed
-time, then prints messages/s and p50/p99 send latency. The limit beside them is what a
+time, then prints messages/s, p50/p99 send latency, and how many
+messages the master stored per fsync of its log. The limit beside them is what a
 plain loop writing 1 KiB and fsyncing sustains on the same disk: SYNC_FLUSH beats it
 only by sharing fsyncs between waiting sends (group commit). Not a test: figures depend
 on the machine; all processes run on it together (broker, slave and clients).
@@ -16,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -71,6 +71,15 @@ async def drive(address: str, producers: int, seconds: float) -> tuple[int, list
     return len(latencies), latencies
 
 
+def master_fsyncs(log_path: str) -> int:
+    """The master's fsync count, from the line it logs when it stops."""
+    with open(log_path) as log:
+        for line in log:
+            if "master INFO stopping:" in line:
+                return int(line.split("stopping: ")[1].split()[0])
+    return 0
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -84,11 +93,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory(dir=args.data_dir) as root:
         limit = fsync_rate(root, args.seconds)
         print(f"disk limit: {limit:,.0f} fsyncs/s (1 KiB write + fsync loop)")
-        print(f"{'setting':<26}{'producers':>10}{'msgs/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'x fsync':>9}")
+        print(f"{'setting':<26}{'producers':>10}{'msgs/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'x fsync':>9}{'msgs/fsync':>11}")
         for label, preset in SETTINGS:
             for producers in (1, 32):
                 data_dir = os.path.join(root, f"{preset}-{producers}")
-                master, slave = start_cluster(PRESETS[preset], data_dir, stderr=subprocess.DEVNULL)
+                log_path = os.path.join(root, f"{preset}-{producers}.log")
+                with open(log_path, "wb") as log:
+                    master, slave = start_cluster(PRESETS[preset], data_dir, stderr=log)
                 try:
                     time.sleep(0.3)  # let the slave connect before SYNC_MASTER sends
                     started = time.perf_counter()
@@ -98,7 +109,8 @@ def main() -> int:
                     slave.stop()
                     master.stop()
                 p50, p99 = percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000
-                print(f"{label:<26}{producers:>10}{rate:>10,.0f}{p50:>9.2f}{p99:>9.2f}{rate / limit:>9.2f}", flush=True)
+                per_fsync = sent / max(1, master_fsyncs(log_path))
+                print(f"{label:<26}{producers:>10}{rate:>10,.0f}{p50:>9.2f}{p99:>9.2f}{rate / limit:>9.2f}{per_fsync:>11.1f}", flush=True)
     return 0
 
 

@@ -84,6 +84,7 @@ class BrokerServer:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fsync")
         self._tasks: list[asyncio.Task[None]] = []
         self._server: asyncio.Server | None = None
+        self.fsyncs = 0
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -110,6 +111,7 @@ class BrokerServer:
             if conn.transport is not None:
                 conn.transport.abort()
         if self.node is not None:
+            logger.info("stopping: %d log fsyncs, %d records stored", self.fsyncs, self.node.core.queues.total())
             self.node.core.persist_offsets()
             self._drain()
             self.node.file.sync()
@@ -182,6 +184,7 @@ class BrokerServer:
             assert self.node is not None
             offset = self.node.file.size()
             await loop.run_in_executor(self._executor, self.node.file.sync)
+            self.fsyncs += 1
             self.step(Flushed(offset))
 
     async def _replicate(self, host: str, port: int) -> None:
