@@ -1,0 +1,319 @@
+"""What master and slave cores share: configuration, events in, a Ready batch out.
+
+A core is a state machine with no clocks, sockets or randomness (as etcd-io/raft's):
+
+    core.step(event)   a connection opened or closed, a message arrived, a flush finished
+    core.tick()        tick_ms of time passed
+    core.ready()       the batch of work the shell must do now (see `Ready` for the order)
+    core.advance()     the shell has done the last batch; new bytes are now readable
+
+The shell (server.py, or a deterministic simulation) owns files and sockets. A core
+reads bytes the shell has already appended through a `LogReader`, never writes them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from reference import log
+from reference import messages as m
+from reference.index import ConsumeQueues
+
+OFFSETS_FILE = "consumerOffset.json"
+MAX_PULL_COUNT = 1024
+MAX_PULL_BYTES = 1024 * 1024
+"""A pull reply stops adding messages past this size (it always holds at least one)."""
+
+
+class Role(StrEnum):
+    """brokerRole."""
+
+    SYNC_MASTER = "SYNC_MASTER"
+    ASYNC_MASTER = "ASYNC_MASTER"
+    SLAVE = "SLAVE"
+
+
+class FlushType(StrEnum):
+    """flushDiskType."""
+
+    SYNC_FLUSH = "SYNC_FLUSH"
+    ASYNC_FLUSH = "ASYNC_FLUSH"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeConfig:
+    """One node's broker.conf, in RocketMQ's terms; times in milliseconds."""
+
+    role: Role
+    flush: FlushType
+    topics: frozenset[str] = frozenset({"TopicTest"})
+    tick_ms: int = 10
+    sync_flush_timeout_ms: int = 5000
+    slave_timeout_ms: int = 3000
+    flush_interval_ms: int = 500
+    """flushIntervalCommitLog: how often ASYNC_FLUSH flushes."""
+    flush_consumer_offset_interval_ms: int = 5000
+    ha_max_gap_not_in_sync: int = 256 * 1024 * 1024
+    """haMaxGapNotInSync: a slave further behind than this is not in sync."""
+    ha_transfer_batch_bytes: int = 1024 * 1024
+    ha_window_bytes: int = 8 * 1024 * 1024
+    """How far the master pushes ahead of what the slave has reported."""
+    ha_heartbeat_ms: int = 1000
+    max_body_bytes: int = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    """The shell opened connection `conn`; `to_master` on the slave's link to its master."""
+
+    conn: int
+    to_master: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnected:
+    """Connection `conn` is gone."""
+
+    conn: int
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A whole, well-formed message arrived on `conn`."""
+
+    conn: int
+    message: m.Wire
+
+
+@dataclass(frozen=True, slots=True)
+class Flushed:
+    """The fsync the core asked for finished: the log is durable up to `offset`."""
+
+    offset: int
+
+
+Event = Connected | Disconnected | Received | Flushed
+
+
+@dataclass(slots=True)
+class Ready:
+    """A batch of work for the shell. Do it in this order:
+
+    1. append `appends` to the commit log (into the page cache);
+    2. write each `meta` file atomically and durably;
+    3. if `flush`, start an fsync of the log without waiting for it; when it finishes,
+       step `Flushed(end)` with the log end as it was when the fsync started;
+    4. send `frames`, each to its connection (drop those for closed connections);
+    5. close `closes`, logging each reason on one line;
+    6. call `advance()`.
+
+    Persist before replying: a reply that SYNC_FLUSH makes wait for the disk is only put
+    in `frames` after the `Flushed` event that covers it, and a slave's report of an
+    offset is only sent once step 1 has put those bytes in its page cache.
+    """
+
+    appends: list[bytes] = field(default_factory=list)
+    meta: dict[str, bytes] = field(default_factory=dict)
+    flush: bool = False
+    frames: list[tuple[int, m.Wire]] = field(default_factory=list)
+    closes: list[tuple[int, str]] = field(default_factory=list)
+
+    def empty(self) -> bool:
+        """Nothing to do."""
+        return not (self.appends or self.meta or self.flush or self.frames or self.closes)
+
+
+@dataclass(slots=True)
+class _HeldPull:
+    """A long-polling pull waiting for new messages until `deadline_ms`."""
+
+    conn: int
+    request: m.PullRequest
+    deadline_ms: int
+
+
+class NodeCore:
+    """The part of a broker node that master and slave share: consume queues, pulls,
+    consumer offsets, and when to flush. Subclasses add the role's own messages."""
+
+    def __init__(self, config: NodeConfig, reader: log.LogReader, recovery: log.Recovery, offsets: bytes | None) -> None:
+        self.config = config
+        self.reader = reader
+        self.queues: ConsumeQueues = recovery.queues
+        self.log_end = recovery.end
+        """End of the log including appends handed to the shell but not yet advanced."""
+        self.readable_end = recovery.end
+        """End of what the shell has appended: the only bytes the core may read."""
+        self.flushed_end = recovery.end
+        self.now_ms = 0
+        self.offsets: dict[tuple[str, str], int] = _load_offsets(offsets)
+        self._offsets_dirty = False
+        self._last_flush_ms = 0
+        self._last_offsets_ms = 0
+        self._held: list[_HeldPull] = []
+        self._out = Ready()
+        self._handed_end = recovery.end
+
+    # -- the interface the shell drives ---------------------------------------------
+
+    def step(self, event: Event) -> None:
+        """Take one input event."""
+        if isinstance(event, Received):
+            self._on_message(event.conn, event.message)
+        elif isinstance(event, Flushed):
+            self.flushed_end = max(self.flushed_end, event.offset)
+            self._on_flushed()
+        elif isinstance(event, Connected):
+            self._on_connected(event)
+        else:
+            self._held = [h for h in self._held if h.conn != event.conn]
+            self._on_disconnected(event.conn)
+
+    def tick(self) -> None:
+        """Let `tick_ms` pass: expire long polls, flush on the configured interval,
+        persist consumer offsets on theirs."""
+        self.now_ms += self.config.tick_ms
+        self._serve_held_pulls()
+        # SYNC_FLUSH also flushes every tick: messages stored with WAIT=false (retry, DLQ,
+        # oneway) have no waiter asking for a flush, as in RocketMQ's GroupCommitService.
+        interval = self.config.tick_ms if self.config.flush is FlushType.SYNC_FLUSH else self.config.flush_interval_ms
+        if self.log_end > self.flushed_end and self.now_ms - self._last_flush_ms >= interval:
+            self._request_flush()
+        if self._offsets_dirty and self.now_ms - self._last_offsets_ms >= self.config.flush_consumer_offset_interval_ms:
+            self.persist_offsets()
+        self._on_tick()
+
+    def persist_offsets(self) -> None:
+        """Write consumer offsets now (on the interval, and on shutdown)."""
+        self._out.meta[OFFSETS_FILE] = _dump_offsets(self.offsets)
+        self._offsets_dirty = False
+        self._last_offsets_ms = self.now_ms
+
+    def ready(self) -> Ready:
+        """Hand over the work accumulated since the last call."""
+        out, self._out = self._out, Ready()
+        self._handed_end = self.log_end
+        return out
+
+    def advance(self) -> None:
+        """The shell finished the last `ready()` batch: its appends are readable now."""
+        self.readable_end = self._handed_end
+        self._serve_held_pulls()
+        self._on_advance()
+
+    # -- hooks for the roles ---------------------------------------------------------
+
+    def _on_role_message(self, conn: int, message: m.Wire) -> None:
+        self._close(conn, f"unexpected {type(message).__name__}")
+
+    def _on_flushed(self) -> None:
+        pass
+
+    def _on_connected(self, event: Connected) -> None:
+        pass
+
+    def _on_disconnected(self, conn: int) -> None:
+        pass
+
+    def _on_tick(self) -> None:
+        pass
+
+    def _on_advance(self) -> None:
+        pass
+
+    # -- shared handling -------------------------------------------------------------
+
+    def _on_message(self, conn: int, message: m.Wire) -> None:
+        if isinstance(message, m.PullRequest):
+            self._on_pull(conn, message)
+        elif isinstance(message, m.CommitOffsetRequest):
+            if not self.known_topic(message.topic) or message.offset < 0:
+                self._send(conn, m.OffsetReply(message.request_id, m.ErrorCode.BAD_REQUEST, -1, "unknown topic or negative offset"))
+                return
+            self.offsets[(message.group, message.topic)] = message.offset
+            self._offsets_dirty = True
+            self._send(conn, m.OffsetReply(message.request_id, m.OK, message.offset, ""))
+        elif isinstance(message, m.QueryOffsetRequest):
+            offset = self.offsets.get((message.group, message.topic), -1)
+            self._send(conn, m.OffsetReply(message.request_id, m.OK, offset, ""))
+        else:
+            self._on_role_message(conn, message)
+
+    def known_topic(self, topic: str) -> bool:
+        """Topics are configured; retry and DLQ topics exist for every group."""
+        return topic in self.config.topics or m.is_system_topic(topic)
+
+    def _on_pull(self, conn: int, request: m.PullRequest) -> None:
+        if not self.known_topic(request.topic):
+            self._send(conn, _pull_reply(request, m.ErrorCode.TOPIC_NOT_EXIST, request.queue_offset, f"topic {request.topic!r} does not exist"))
+        elif request.queue_offset < 0 or request.max_count <= 0:
+            self._send(conn, _pull_reply(request, m.ErrorCode.BAD_REQUEST, request.queue_offset, "negative offset or count"))
+        elif request.queue_offset > self.queues.count(request.topic):
+            # Past the end (a slave behind the master the consumer read before): the
+            # consumer keeps its offset and asks again rather than skipping or rewinding.
+            self._send(conn, _pull_reply(request, m.PullStatus.OFFSET_OVERFLOW, self.queues.count(request.topic), ""))
+        elif self._answer_pull(conn, request):
+            pass
+        elif request.suspend_ms > 0:
+            self._held.append(_HeldPull(conn, request, self.now_ms + request.suspend_ms))
+        else:
+            self._send(conn, _pull_reply(request, m.PullStatus.NO_NEW_MSG, request.queue_offset, ""))
+
+    def _answer_pull(self, conn: int, request: m.PullRequest) -> bool:
+        """Send what the queue holds from the requested offset; False if nothing yet."""
+        entries = self.queues.entries(request.topic, request.queue_offset, min(request.max_count, MAX_PULL_COUNT), self.readable_end)
+        if not entries:
+            return False
+        found: list[m.Message] = []
+        size = 0
+        for commit_offset, length in entries:
+            if found and size + length > MAX_PULL_BYTES:
+                break
+            found.append(log.decode_record(self.reader.read(commit_offset, length)))
+            size += length
+        next_offset = request.queue_offset + len(found)
+        self._send(conn, m.PullReply(request.request_id, m.PullStatus.FOUND, next_offset, tuple(found), ""))
+        return True
+
+    def _serve_held_pulls(self) -> None:
+        still = []
+        for held in self._held:
+            if self._answer_pull(held.conn, held.request):
+                continue
+            if self.now_ms >= held.deadline_ms:
+                self._send(held.conn, _pull_reply(held.request, m.PullStatus.NO_NEW_MSG, held.request.queue_offset, ""))
+            else:
+                still.append(held)
+        self._held = still
+
+    # -- output helpers --------------------------------------------------------------
+
+    def _send(self, conn: int, message: m.Wire) -> None:
+        self._out.frames.append((conn, message))
+
+    def _close(self, conn: int, reason: str) -> None:
+        self._out.closes.append((conn, reason))
+
+    def _request_flush(self) -> None:
+        self._out.flush = True
+        self._last_flush_ms = self.now_ms
+
+    def _append_bytes(self, data: bytes) -> None:
+        self._out.appends.append(data)
+        self.log_end += len(data)
+
+
+def _pull_reply(request: m.PullRequest, status: str, next_offset: int, detail: str) -> m.PullReply:
+    return m.PullReply(request.request_id, status, next_offset, (), detail)
+
+
+def _load_offsets(data: bytes | None) -> dict[tuple[str, str], int]:
+    if not data:
+        return {}
+    return {(group, topic): int(offset) for group, topic, offset in json.loads(data)}
+
+
+def _dump_offsets(offsets: dict[tuple[str, str], int]) -> bytes:
+    return json.dumps(sorted([group, topic, offset] for (group, topic), offset in offsets.items())).encode()

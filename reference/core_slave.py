@@ -1,0 +1,76 @@
+"""The slave's deterministic core: take the master's log, report, serve consumers.
+
+Who does what: the shell keeps a connection to the master and steps `Connected(conn,
+to_master=True)` when it is up. The core then reports where its log ends; the master
+pushes whole records (HaData) from there. The slave checks and indexes them, hands them
+to the shell to append, and reports the new end in the same Ready — so the report leaves
+once the bytes are in the slave's page cache, before its own flush (RocketMQ
+HAClient). Its flushDiskType only decides how soon it flushes; after each flush it
+reports again. It serves pulls and offsets like the master but refuses sends.
+"""
+
+from __future__ import annotations
+
+from reference import log
+from reference import messages as m
+from reference.core import Connected, FlushType, NodeConfig, NodeCore, Role
+
+
+class SlaveCore(NodeCore):
+    """A SLAVE node."""
+
+    def __init__(self, config: NodeConfig, reader: log.LogReader, recovery: log.Recovery, offsets: bytes | None) -> None:
+        assert config.role is Role.SLAVE
+        super().__init__(config, reader, recovery, offsets)
+        self.master: int | None = None
+        self._last_report_ms = 0
+
+    def _on_connected(self, event: Connected) -> None:
+        if event.to_master:
+            self.master = event.conn
+            self._report()
+
+    def _on_disconnected(self, conn: int) -> None:
+        if conn == self.master:
+            self.master = None
+
+    def _on_role_message(self, conn: int, message: m.Wire) -> None:
+        if isinstance(message, m.HaData) and conn == self.master:
+            self._on_data(conn, message)
+        elif isinstance(message, m.SendRequest | m.SendBackRequest):
+            if not (isinstance(message, m.SendRequest) and message.oneway):
+                detail = "this node is a slave: send to the master"
+                self._send(conn, m.SendReply(message.request_id, m.ErrorCode.SERVICE_NOT_AVAILABLE, "", -1, detail))
+        else:
+            super()._on_role_message(conn, message)
+
+    def _on_data(self, conn: int, data: m.HaData) -> None:
+        if data.offset != self.log_end:
+            self._close(conn, f"replication gap: master sent offset {data.offset}, slave log ends at {self.log_end}")
+            return
+        # Check every record before appending any, so a bad chunk leaves the log as it was.
+        mark = self.queues.mark()
+        pos = 0
+        try:
+            while pos < len(data.data):
+                pos += log.index_record(data.data, pos, self.log_end + pos, self.queues)
+        except log.CorruptRecord as error:
+            self.queues.rollback(mark)
+            self._close(conn, f"bad record from master at offset {self.log_end + pos}: {error}")
+            return
+        self._append_bytes(data.data)
+        self._report()
+        if self.config.flush is FlushType.SYNC_FLUSH:
+            self._request_flush()
+
+    def _on_flushed(self) -> None:
+        self._report()
+
+    def _on_tick(self) -> None:
+        if self.now_ms - self._last_report_ms >= self.config.ha_heartbeat_ms:
+            self._report()
+
+    def _report(self) -> None:
+        if self.master is not None:
+            self._send(self.master, m.HaReport(self.log_end, self.flushed_end))
+            self._last_report_ms = self.now_ms

@@ -1,0 +1,53 @@
+"""Consume queues: per topic, where each message's record sits in the commit log.
+
+Who does what: `log.scan` rebuilds them on start; a core adds an entry per appended
+record and answers pulls from them. They are derived data (RocketMQ rebuilds its
+ConsumeQueue files from the commit log the same way), so they live in memory.
+"""
+
+from __future__ import annotations
+
+
+class ConsumeQueues:
+    """topic -> list of (commit_offset, record length); the list index is the queue offset."""
+
+    def __init__(self) -> None:
+        self._queues: dict[str, list[tuple[int, int]]] = {}
+
+    def add(self, topic: str, commit_offset: int, length: int) -> int:
+        """Record a new message of `topic`; return its queue offset."""
+        queue = self._queues.setdefault(topic, [])
+        queue.append((commit_offset, length))
+        return len(queue) - 1
+
+    def count(self, topic: str) -> int:
+        """How many messages `topic` holds: the next queue offset."""
+        return len(self._queues.get(topic, ()))
+
+    def entries(self, topic: str, start: int, limit: int, log_end: int) -> list[tuple[int, int]]:
+        """Up to `limit` entries from queue offset `start` whose records end by `log_end`."""
+        out = []
+        for commit_offset, length in self._queues.get(topic, [])[start : start + limit]:
+            if commit_offset + length > log_end:
+                break
+            out.append((commit_offset, length))
+        return out
+
+    def mark(self) -> dict[str, int]:
+        """The length of every queue now, to `rollback` to."""
+        return {topic: len(queue) for topic, queue in self._queues.items()}
+
+    def rollback(self, mark: dict[str, int]) -> None:
+        """Forget every entry added since `mark` was taken."""
+        for topic, queue in list(self._queues.items()):
+            del queue[mark.get(topic, 0) :]
+            if not queue:
+                del self._queues[topic]
+
+    def total(self) -> int:
+        """Messages in all topics."""
+        return sum(len(queue) for queue in self._queues.values())
+
+    def topics(self) -> list[str]:
+        """Topics that hold at least one message."""
+        return sorted(self._queues)
