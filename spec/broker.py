@@ -72,10 +72,11 @@ def _with_node(state: State, name: str, node: Node) -> State:
     return state._replace(master=node) if name == MASTER else state._replace(slave=node)
 
 
-def append_to_master(model: Model, master: Node, entry: Entry) -> Node:
+def append_to_master(model: Model, state: State, entry: Entry) -> Node:
     """The master appends an entry to its page cache (on disk at once if nothing can tell)."""
+    master = state.master
     log = master.log + (entry,)
-    flushed = master.flushed if model.observed.master_flush else len(log)
+    flushed = master.flushed if model.observed_in(state).master_flush else len(log)
     return master._replace(log=log, flushed=flushed)
 
 
@@ -86,7 +87,7 @@ def master_receive(model: Model, state: State, action: Action) -> State:
     config = model.config
     master = state.master
     position = len(master.log)
-    master = append_to_master(model, master, Entry(MAIN, action.message, 0))
+    master = append_to_master(model, state, Entry(MAIN, action.message, 0))
     network = remove_packet(state.network, Packet(REQUEST, action.message, attempt, 0))
     state = state._replace(master=master, network=network)
     if config.sendMode == ONEWAY_SEND:
@@ -117,7 +118,7 @@ def master_flush(model: Model, state: State, action: Action) -> State:
 def slave_replicate(model: Model, state: State, action: Action) -> State:
     """The slave pulls what the master has beyond its log and reports the offset (page cache only)."""
     size = len(state.master.log)
-    flushed = state.slave.flushed if model.observed.slave_flush else size
+    flushed = state.slave.flushed if model.observed_in(state).slave_flush else size
     state = state._replace(slave=state.slave._replace(log=state.master.log, flushed=flushed))
     pending = tuple(
         held._replace(replication=MET) if held.replication == WAITING and held.position < size else held

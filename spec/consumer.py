@@ -155,11 +155,20 @@ def process(model: Model, state: State, action: Action) -> State:
     state = state._replace(delivered=delivered, effects=effects)
     if work.stage == ACKED_UNPROCESSED:
         return state._replace(consumer=consumer._replace(work=None))
-    if not model.observed.commit_gap:
+    state = state._replace(consumer=consumer._replace(work=work._replace(stage=SUCCEEDED)))
+    if not model.observed_in(state).commit_gap:
         # Nothing can fall between CONSUME_SUCCESS and the commit: do both in one step.
-        state = _commit(model, state, work.queue, work.offset)
-        return state._replace(consumer=state.consumer._replace(work=None))
-    return state._replace(consumer=consumer._replace(work=work._replace(stage=SUCCEEDED)))
+        state = commit_if_done(model, state)
+    return state
+
+
+def commit_if_done(model: Model, state: State) -> State:
+    """Commit the message in hand if its processing succeeded (the `ack` step, taken at once)."""
+    work = state.consumer.work
+    if work is None or work.stage != SUCCEEDED:
+        return state
+    state = _commit(model, state, work.queue, work.offset)
+    return state._replace(consumer=state.consumer._replace(work=None))
 
 
 def process_fail(model: Model, state: State, action: Action) -> State:
@@ -190,9 +199,9 @@ def _commit(model: Model, state: State, queue: int, offset: int) -> State:
     offsets = node.offsets[:queue] + (offset + 1,) + node.offsets[queue + 1 :]
     if name == "slave":
         # Taken by the slave while the master is down: in its memory until persisted.
-        lags = model.observed.slave_offsets_disk
+        lags = model.observed_in(state).slave_offsets_disk
         return state._replace(slave=node._replace(offsets=offsets, offsets_disk=node.offsets_disk if lags else offsets))
-    lags = model.observed.master_offsets_disk
+    lags = model.observed_in(state).master_offsets_disk
     state = state._replace(master=node._replace(offsets=offsets, offsets_disk=node.offsets_disk if lags else offsets))
     if model.observed.slave_offsets and up(state.slave):
         state = state._replace(slave=state.slave._replace(offsets=offsets, offsets_disk=offsets))
@@ -212,7 +221,7 @@ def send_back(model: Model, state: State, action: Action) -> State:
     assert work is not None
     times = work.entry.reconsume
     topic = DLQ if times >= model.config.maxReconsumeTimes else RETRY
-    master = append_to_master(model, state.master, Entry(topic, work.entry.msg, times + 1))
+    master = append_to_master(model, state, Entry(topic, work.entry.msg, times + 1))
     state = _commit(model, state._replace(master=master), work.queue, work.offset)
     return state._replace(consumer=state.consumer._replace(work=None))
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from spec.model import Model
 
 
-def _allowed(model: Model, state: State, kind: str) -> bool:
+def still_possible(model: Model, state: State, kind: str) -> bool:
     """The fault model still admits one more fault of `kind` in this run."""
     faults = model.faults
     index = FAULT_INDEX[kind]
@@ -39,26 +39,26 @@ def _can_lose_power(node: Node) -> bool:
 def enabled(model: Model, state: State) -> Iterator[Action]:
     master, slave = state.master, state.slave
     for name, node in (("master", master), ("slave", slave)):
-        if up(node) and _allowed(model, state, f"{name}-crash"):
+        if up(node) and still_possible(model, state, f"{name}-crash"):
             yield Action(name, "crash", None)
-        if _can_lose_power(node) and _allowed(model, state, f"{name}-power-loss"):
+        if _can_lose_power(node) and still_possible(model, state, f"{name}-power-loss"):
             yield Action(name, "power-loss", None)
-        if alive(node) and _allowed(model, state, f"{name}-disk-loss"):
+        if alive(node) and still_possible(model, state, f"{name}-disk-loss"):
             yield Action(name, "disk-loss", None)
     if (
         alive(master)
         and alive(slave)
         and (_can_lose_power(master) or _can_lose_power(slave))
-        and _allowed(model, state, "both-power-loss")
+        and still_possible(model, state, "both-power-loss")
     ):
         yield Action("both", "power-loss", None)
-    if state.consumer.up and _allowed(model, state, "consumer-crash"):
+    if state.consumer.up and still_possible(model, state, "consumer-crash"):
         yield Action("consumer", "crash", None)
     for packet in distinct(state.network):
         arg = (packet.kind, packet.attempt, packet.status)
-        if _allowed(model, state, "net-drop"):
+        if still_possible(model, state, "net-drop"):
             yield Action("net", "drop", packet.msg, arg)
-        if _allowed(model, state, "net-dup"):
+        if still_possible(model, state, "net-dup"):
             yield Action("net", "dup", packet.msg, arg)
 
 

@@ -23,6 +23,7 @@ from spec.faults import (
     SLAVE_POWER_LOSS,
     FaultModel,
 )
+from spec.environment import still_possible
 from spec.properties import Property, properties
 from spec.state import CONSUMED_QUEUES, UP, Consumer, Node, Producer, State
 
@@ -55,8 +56,8 @@ class Observed:
     commit_gap: bool  # a consumer crash between CONSUME_SUCCESS and the offset commit
 
     @staticmethod
-    def of(config: Config, faults: FaultModel) -> Observed:
-        kinds = set(faults.enabled_kinds())
+    def of(config: Config, kinds: frozenset[str], slave_offsets: bool | None = None) -> Observed:
+        """What the fault kinds that can still happen (and the configuration) observe."""
         master_down = {MASTER_CRASH, MASTER_POWER_LOSS, BOTH_POWER_LOSS}
         slave_down = {SLAVE_CRASH, SLAVE_POWER_LOSS, BOTH_POWER_LOSS}
         return Observed(
@@ -64,9 +65,26 @@ class Observed:
             slave_flush=bool(kinds & {SLAVE_POWER_LOSS, BOTH_POWER_LOSS}),
             master_offsets_disk=bool(kinds & master_down),
             slave_offsets_disk=bool(kinds & slave_down),
-            slave_offsets=bool(kinds & (master_down | {MASTER_DISK_LOSS})),
+            slave_offsets=bool(kinds & (master_down | {MASTER_DISK_LOSS})) if slave_offsets is None else slave_offsets,
             commit_gap=CONSUMER_CRASH in kinds,
         )
+
+
+def canonical(model: Model, state: State) -> State:
+    """`state` with every lag that no remaining fault can observe closed, as its actions would close it."""
+    observed = model.observed_in(state)
+    master, slave = state.master, state.slave
+    if not observed.master_flush and master.flushed < len(master.log):
+        state = broker.master_flush(model, state, Action(broker.MASTER, "flush", None))
+    if not observed.slave_flush and slave.flushed < len(slave.log):
+        state = state._replace(slave=slave._replace(flushed=len(slave.log)))
+    if not observed.master_offsets_disk and state.master.offsets != state.master.offsets_disk:
+        state = state._replace(master=state.master._replace(offsets_disk=state.master.offsets))
+    if not observed.slave_offsets_disk and state.slave.offsets != state.slave.offsets_disk:
+        state = state._replace(slave=state.slave._replace(offsets_disk=state.slave.offsets))
+    if not observed.commit_gap:
+        state = consumer.commit_if_done(model, state)
+    return state
 
 
 class Model:
@@ -75,7 +93,8 @@ class Model:
     def __init__(self, config: Config, faults: FaultModel) -> None:
         self.config = config
         self.faults = faults
-        self.observed = Observed.of(config, faults)
+        self.observed = Observed.of(config, frozenset(faults.enabled_kinds()))
+        self._observed_after: dict[tuple[int, ...], Observed] = {}
 
     def init_states(self) -> list[State]:
         """Nothing sent yet; both nodes up and empty; the consumer up with no offsets fetched."""
@@ -107,7 +126,24 @@ class Model:
 
     def next_state(self, state: State, action: Action) -> State:
         """The state after `action` (which must be enabled in `state`)."""
-        return _EFFECTS[(action.actor, action.verb)](self, state, action)
+        after = _EFFECTS[(action.actor, action.verb)](self, state, action)
+        if self.is_fault(action):
+            # What the remaining faults can no longer observe collapses to its source now.
+            after = canonical(self, after)
+        return after
+
+    def observed_in(self, state: State) -> Observed:
+        """What the faults still possible in `state` can observe (cached per fault count).
+
+        The slave's offsets stay as the whole run needs them: they are read while the master
+        is down, which may be now, after the last fault.
+        """
+        observed = self._observed_after.get(state.faults)
+        if observed is None:
+            remaining = frozenset(kind for kind in self.faults.enabled_kinds() if still_possible(self, state, kind))
+            observed = Observed.of(self.config, remaining, slave_offsets=self.observed.slave_offsets)
+            self._observed_after[state.faults] = observed
+        return observed
 
     def properties(self) -> tuple[Property, ...]:
         return properties(self)

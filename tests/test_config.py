@@ -1,0 +1,58 @@
+"""Configuration and fault-model input: users' names, and one-line errors naming the bad part."""
+
+from __future__ import annotations
+
+import pytest
+
+from spec.config import Config, ConfigError, preset
+from spec.faults import FAULT_KINDS, FaultSpecError, parse_faults
+
+
+def test_settings_use_rocketmq_names() -> None:
+    config = preset("rocketmq-default").with_settings({"flushDiskType": "SYNC_FLUSH", "checkStatus": "TRUE"})
+    assert config.flushDiskType == "SYNC_FLUSH" and config.checkStatus is True
+    assert config.waits_for_flush and not config.waits_for_slave
+
+
+def test_version_5_sync_master_waits_only_with_a_quorum() -> None:
+    assert Config(brokerRole="SYNC_MASTER").waits_for_slave
+    assert not Config(brokerRole="SYNC_MASTER", rocketmqVersion=5).waits_for_slave
+    assert Config(brokerRole="SYNC_MASTER", rocketmqVersion=5, inSyncReplicas=2).waits_for_slave
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("flushDiskType", "SOMETIMES", "bad value 'SOMETIMES' for flushDiskType: allowed ASYNC_FLUSH|SYNC_FLUSH"),
+        ("checkStatus", "yes", "bad value 'yes' for checkStatus: allowed true|false"),
+        ("messages", "two", "bad value 'two' for messages: allowed an integer 1..4"),
+        ("messages", "9", "bad value 9 for messages: allowed an integer 1..4"),
+    ],
+)
+def test_bad_values_are_named(key: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        Config().with_settings({key: value})
+    assert str(error.value) == message
+
+
+def test_unknown_setting_lists_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match=r"unknown setting 'flushDiskTyp': allowed flushDiskType, "):
+        Config().with_settings({"flushDiskTyp": "SYNC_FLUSH"})
+
+
+def test_unknown_preset() -> None:
+    with pytest.raises(ConfigError, match="unknown preset 'strict': allowed rocketmq-default, seed-strict"):
+        preset("strict")
+
+
+def test_fault_parsing() -> None:
+    model = parse_faults("master-crash*2,net-drop", 3)
+    assert dict(zip(FAULT_KINDS, model.bounds))["master-crash"] == 2
+    assert dict(zip(FAULT_KINDS, model.bounds))["net-drop"] == 3
+    assert model.max_faults == 3
+    assert parse_faults("all", 1).enabled_kinds() == FAULT_KINDS
+    assert parse_faults("none", 2).enabled_kinds() == ()
+    with pytest.raises(FaultSpecError, match="unknown fault kind 'master-explodes': allowed master-crash"):
+        parse_faults("master-explodes", 1)
+    with pytest.raises(FaultSpecError, match="bad count 'x' for fault 'net-drop'"):
+        parse_faults("net-drop*x", 1)

@@ -1,0 +1,180 @@
+"""What the checker finds on the protocol: pinned verdicts, shortest counterexamples, state counts.
+
+Every expected value here came out of the checker and was then reviewed against the
+protocol; none is written into the model. Every counterexample is replayed through the spec.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from model_check.check import HOLDS, VIOLATED, CheckResult, check, replay
+from spec.config import PRESETS, preset
+from spec.faults import FAULT_KINDS, FaultModel
+from spec.model import Model
+from spec.properties import lost_messages
+
+
+def run(preset_name: str, *kinds: str, max_faults: int = 1, **settings: str) -> CheckResult:
+    config = preset(preset_name).with_settings(settings)
+    faults = FaultModel.of(kinds, max_faults) if kinds else FaultModel.none()
+    return check(config, faults)
+
+
+def status(result: CheckResult, name: str) -> str:
+    return next(v.status for v in result.verdicts if v.name == name)
+
+
+def counterexample(result: CheckResult, name: str) -> list[str]:
+    verdict = next(v for v in result.verdicts if v.name == name)
+    assert verdict.counterexample is not None, f"{name} has no counterexample"
+    replay(Model(result.config, result.faults), result.initial, verdict.counterexample)
+    return [str(step.action) for step in verdict.counterexample]
+
+
+# --- Each weaker setting loses an acknowledged message under the fault the seed names. ---
+
+def test_async_flush_master_loses_on_power_loss() -> None:
+    result = run("rocketmq-default", "master-power-loss")
+    assert counterexample(result, "NoAckedLoss") == [
+        "producer send m0",
+        "master receive m0 (#1)",
+        "producer receive m0 (#1 SEND_OK)",
+        "master power-loss",
+    ]
+
+
+def test_async_master_loses_on_permanent_master_loss() -> None:
+    result = run("sync-flush-async-master", "master-disk-loss")
+    assert counterexample(result, "NoAckedLoss") == [
+        "producer send m0",
+        "master receive m0 (#1)",
+        "master flush",
+        "producer receive m0 (#1 SEND_OK)",
+        "master disk-loss",
+    ]
+
+
+def test_oneway_loses_a_dropped_request() -> None:
+    result = run("oneway", "net-drop")
+    assert counterexample(result, "NoAckedLoss") == ["producer send m0", "net drop m0 (request #1)"]
+
+
+def test_ack_before_process_loses_on_consumer_crash() -> None:
+    result = run("ack-before-process", "consumer-crash")
+    assert counterexample(result, "NoAckedLoss")[-2:] == ["consumer pull-and-ack m0 (topic@0)", "consumer crash"]
+    assert len(counterexample(result, "NoAckedLoss")) == 7
+    # Without any fault, the early ack alone breaks NoConsumeBeforeProcess (but loses nothing).
+    quiet = run("ack-before-process")
+    assert status(quiet, "NoConsumeBeforeProcess") == VIOLATED
+    assert status(quiet, "NoAckedLoss") == HOLDS
+
+
+def test_no_status_check_takes_a_timeout_as_stored_then_loses_it() -> None:
+    result = run("no-status-check", "master-disk-loss")
+    assert counterexample(result, "NoAckedLoss") == [
+        "producer send m0",
+        "master receive m0 (#1)",
+        "master flush",
+        "master slave-timeout m0 (entry 0)",
+        "producer receive m0 (#1 FLUSH_SLAVE_TIMEOUT)",
+        "master disk-loss",
+    ]
+    # The same broker with checkStatus resends instead, and keeps the message.
+    assert status(run("no-status-check", "master-disk-loss", checkStatus="true"), "NoAckedLoss") == HOLDS
+
+
+def test_sync_master_with_async_flush_loses_on_correlated_power_loss() -> None:
+    result = run("async-flush-sync-master", "both-power-loss")
+    assert counterexample(result, "NoAckedLoss") == [
+        "producer send m0",
+        "master receive m0 (#1)",
+        "slave replicate",
+        "producer receive m0 (#1 SEND_OK)",
+        "both power-loss",
+    ]
+
+
+def test_rocketmq5_sync_master_does_not_wait_for_the_slave_by_default() -> None:
+    assert status(run("rocketmq5-sync-master", "master-disk-loss"), "NoAckedLoss") == VIOLATED
+    assert status(run("rocketmq5-quorum", "master-disk-loss"), "NoAckedLoss") == HOLDS
+
+
+# --- The seed's strict settings under every single fault kind. ---
+
+# The checker's answer, not the seed's claim: a consumer reads the master's page cache before
+# the flush and commits past it; a power loss rewinds the queue; the next message, stored with
+# SEND_OK on disk and slave, lands behind the consumer's in-memory offset and is never read.
+STRICT_LOSES = {"master-power-loss", "both-power-loss"}
+
+
+@pytest.mark.parametrize("kind", FAULT_KINDS)
+def test_seed_strict_under_each_single_fault(kind: str) -> None:
+    result = run("seed-strict", kind)
+    expected = VIOLATED if kind in STRICT_LOSES else HOLDS
+    assert status(result, "NoAckedLoss") == expected
+    assert status(result, "NoConsumeBeforeProcess") == HOLDS
+    assert status(result, "NoPhantom") == HOLDS
+    assert all(v.status == HOLDS for v in result.verdicts if v.kind == "sometimes")
+
+
+def test_seed_strict_power_loss_counterexample_skips_a_stored_message() -> None:
+    result = run("seed-strict", "master-power-loss")
+    steps = counterexample(result, "NoAckedLoss")
+    assert steps == [
+        "producer send m0",
+        "master receive m0 (#1)",
+        "consumer consume m0 (topic@0)",
+        "master power-loss",
+        "producer timeout m0",
+        "producer send m0",
+        "master restart",
+        "producer send m1",
+        "master receive m1 (#1)",
+        "master flush",
+        "slave replicate",
+        "producer receive m1 (#1 SEND_OK)",
+    ]
+    verdict = next(v for v in result.verdicts if v.name == "NoAckedLoss")
+    assert verdict.counterexample is not None
+    last = verdict.counterexample[-1].state
+    assert lost_messages(Model(result.config, result.faults), last) == (1,)
+    assert last.master.log[last.master.flushed - 1].msg == 1  # m1 is on the master's disk...
+    assert last.consumer.next == (1, 0)  # ...at queue offset 0, behind the consumer's offset 1
+
+
+def test_seed_strict_any_single_fault_all_kinds_together() -> None:
+    result = check(preset("seed-strict"), FaultModel.of(FAULT_KINDS, 1))
+    assert result.stats.complete
+    assert result.stats.states == 462_117
+    assert status(result, "NoAckedLoss") == VIOLATED
+    assert len(counterexample(result, "NoAckedLoss")) == 12
+
+
+# --- Pinned state counts: no faults, and one master crash. ---
+
+STATE_COUNTS = {
+    "rocketmq-default": (32, 223),
+    "seed-strict": (1734, 36188),
+    "sync-flush-async-master": (1475, 30955),
+    "async-flush-sync-master": (365, 7010),
+    "slave-async-flush": (1734, 36188),
+    "rocketmq5-sync-master": (1475, 30955),
+    "rocketmq5-quorum": (1734, 36188),
+    "oneway": (81, 503),
+    "async-send": (1734, 16285),
+    "ack-before-process": (3043, 68360),
+    "no-status-check": (172, 2652),
+    "idempotent-strict": (1734, 36188),
+}
+
+
+def test_every_preset_has_pinned_counts() -> None:
+    assert set(STATE_COUNTS) == set(PRESETS)
+
+
+@pytest.mark.parametrize("name", sorted(STATE_COUNTS))
+def test_state_counts(name: str) -> None:
+    quiet, crash = STATE_COUNTS[name]
+    assert run(name).stats.states == quiet
+    assert run(name, "master-crash").stats.states == crash
