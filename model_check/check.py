@@ -9,14 +9,16 @@ closed graph has none. Every counterexample replays through the spec (`replay`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from model_check.explore import Exploration, Stats, explore
+from model_check.liveness import find_lasso
 from spec.actions import Action
 from spec.faults import FaultModel
 from spec.config import Config
 from spec.model import Model
-from spec.properties import ALWAYS, SOMETIMES
+from spec.properties import ALWAYS, EVENTUALLY, SOMETIMES
 from spec.state import State
 
 HOLDS = "holds"
@@ -38,8 +40,12 @@ class Verdict:
     kind: str
     statement: str
     status: str  # HOLDS, VIOLATED or INCOMPLETE
-    counterexample: tuple[Step, ...] | None  # for a violated always-property: a shortest one
-    prefix_length: int = 0  # for a lasso (liveness): steps before the cycle starts
+    counterexample: tuple[Step, ...] | None  # always: a shortest path; eventually: a lasso
+    prefix_length: int | None = None  # a lasso's steps before its cycle (the rest loops forever)
+
+    @property
+    def is_lasso(self) -> bool:
+        return self.prefix_length is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,17 +92,23 @@ def _steps(exploration: Exploration[State, Action], node: int) -> tuple[Step, ..
     return tuple(Step(action, state) for action, state in exploration.path_to(node))
 
 
-def verdicts_of(model: Model, exploration: Exploration[State, Action]) -> tuple[Verdict, ...]:
-    """One verdict per always/sometimes property of the model, from an exploration of it."""
+def verdicts_of(
+    model: Model, exploration: Exploration[State, Action], only: frozenset[str] | None = None
+) -> tuple[Verdict, ...]:
+    """One verdict per property of the model (or per property named in `only`)."""
     complete = exploration.stats.complete
     verdicts = []
     for prop in model.properties():
+        if only is not None and prop.name not in only:
+            continue
         if prop.kind == ALWAYS:
             node = exploration.first_violation.get(prop.name)
             if node is not None:
                 verdict = Verdict(prop.name, prop.kind, prop.statement, VIOLATED, _steps(exploration, node))
             else:
                 verdict = Verdict(prop.name, prop.kind, prop.statement, HOLDS if complete else INCOMPLETE, None)
+        elif prop.kind == EVENTUALLY:
+            verdict = _liveness_verdict(model, exploration, prop.name, prop.kind, prop.statement, prop.predicate)
         elif prop.kind == SOMETIMES:
             if prop.name in exploration.first_witness:
                 status = HOLDS
@@ -109,15 +121,39 @@ def verdicts_of(model: Model, exploration: Exploration[State, Action]) -> tuple[
     return tuple(verdicts)
 
 
+def _liveness_verdict(
+    model: Model,
+    exploration: Exploration[State, Action],
+    name: str,
+    kind: str,
+    statement: str,
+    goal: Callable[[Model, State], bool],
+) -> Verdict:
+    if not exploration.stats.complete:
+        # A bound cut the graph: its frontier looks like deadlocks, so nothing can be concluded.
+        return Verdict(name, kind, statement, INCOMPLETE, None)
+    lasso = find_lasso(model, exploration, goal, Model.is_fault)
+    if lasso is None:
+        return Verdict(name, kind, statement, HOLDS, None)
+    steps = tuple(Step(action, state) for action, state in lasso.prefix + lasso.cycle)
+    return Verdict(name, kind, statement, VIOLATED, steps, prefix_length=len(lasso.prefix))
+
+
 def check(
     config: Config,
     faults: FaultModel,
     max_states: int | None = None,
     max_depth: int | None = None,
     progress: bool = False,
+    only: frozenset[str] | None = None,
 ) -> CheckResult:
-    """Explore the model of `config` under `faults` and judge every property."""
+    """Explore the model of `config` under `faults` and judge every property (or those in `only`)."""
     model = Model(config, faults)
     exploration = explore(model, max_states=max_states, max_depth=max_depth, progress=progress)
     initial = exploration.states[exploration.initial[0]]
-    return CheckResult(config, faults, initial, exploration.stats, verdicts_of(model, exploration))
+    return CheckResult(config, faults, initial, exploration.stats, verdicts_of(model, exploration, only))
+
+
+def property_names(config: Config, faults: FaultModel) -> tuple[str, ...]:
+    """Every property name a check of this model reports, in report order."""
+    return tuple(prop.name for prop in Model(config, faults).properties())

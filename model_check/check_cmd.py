@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from model_check.check import check
+from model_check.check import check, property_names
 from model_check.render import to_json, to_mermaid_all, to_text
 from spec.config import ConfigError, Config, preset
 from spec.faults import FaultModel, FaultSpecError, parse_faults
@@ -47,10 +47,27 @@ def faults_from(args: argparse.Namespace) -> FaultModel:
         raise UsageError(str(error)) from None
 
 
+def properties_from(args: argparse.Namespace, config: Config, faults: FaultModel) -> frozenset[str] | None:
+    """The properties `--properties` names (None: all); UsageError names an unknown one."""
+    from model_check.cli import UsageError
+
+    if args.properties is None:
+        return None
+    known = property_names(config, faults)
+    names = frozenset(name.strip() for name in args.properties.split(",") if name.strip())
+    for name in sorted(names):
+        if name not in known:
+            raise UsageError(f"unknown property {name!r}: allowed {', '.join(known)}")
+    return names
+
+
 def run(args: argparse.Namespace) -> int:
     config = config_from(args)
     faults = faults_from(args)
-    result = check(config, faults, max_states=args.max_states, max_depth=args.max_depth, progress=not args.quiet)
+    only = properties_from(args, config, faults)
+    result = check(
+        config, faults, max_states=args.max_states, max_depth=args.max_depth, progress=not args.quiet, only=only
+    )
     if args.format == "json":
         print(to_json(result))
     elif args.format == "mermaid":
@@ -66,6 +83,9 @@ def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
     add_model_arguments(parser)
     parser.add_argument("--faults", default="all", help="KIND[*N],... or all or none (default all)")
     parser.add_argument("--max-faults", type=int, default=1, help="faults in one run, all kinds together (default 1)")
+    parser.add_argument(
+        "--properties", default=None, metavar="NAME,...", help="check only these (exit status follows them)"
+    )
     parser.add_argument("--format", choices=("text", "json", "mermaid"), default="text")
     parser.add_argument("--max-states", type=int, default=None, help="stop after this many states (incomplete)")
     parser.add_argument("--max-depth", type=int, default=None, help="stop at this BFS depth (incomplete)")

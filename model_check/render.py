@@ -9,7 +9,7 @@ from model_check.check import HOLDS, INCOMPLETE, CheckResult, Step, Verdict
 from model_check.describe import changes, fields
 from spec.actions import Action
 from spec.faults import FAULT_KINDS
-from spec.properties import lost_messages
+from spec.properties import acked_messages, lost_messages
 from spec.model import Model
 from spec.state import STATUS_NAMES, State
 
@@ -18,22 +18,38 @@ def _message(action: Action) -> str | None:
     return None if action.message is None else f"m{action.message}"
 
 
-def step_lines(initial: State, steps: tuple[Step, ...]) -> list[str]:
-    """Numbered steps: `3. master power-loss  [fault]` then indented `what: old -> new`."""
+def step_lines(initial: State, steps: tuple[Step, ...], cycle_from: int | None = None) -> list[str]:
+    """Numbered steps: `3. master power-loss  [fault]` then indented `what: old -> new`.
+
+    For a lasso, `cycle_from` is where its cycle starts: marked, and after the last step the
+    run goes round it forever (or, for an empty cycle, stops: only faults could move it).
+    """
     lines = []
     before = initial
     for number, step in enumerate(steps, 1):
+        if cycle_from is not None and number == cycle_from + 1:
+            lines.append("      -- from here the run loops forever (every action treated fairly):")
         fault = "  [fault]" if Model.is_fault(step.action) else ""
         lines.append(f"  {number:>2}. {step.action}{fault}")
         lines.extend(f"        {change}" for change in changes(before, step.state))
         before = step.state
+    if cycle_from is not None and cycle_from == len(steps):
+        lines.append("      -- then nothing but a fault can happen: the run stops here")
     return lines
 
 
 def _final_note(result: CheckResult, verdict: Verdict) -> str:
-    if verdict.name == "NoAckedLoss" and verdict.counterexample:
-        lost = lost_messages(Model(result.config, result.faults), verdict.counterexample[-1].state)
+    model = Model(result.config, result.faults)
+    last = verdict.counterexample[-1].state if verdict.counterexample else result.initial
+    if verdict.name == "NoAckedLoss":
+        lost = lost_messages(model, last)
         return "lost: " + ", ".join(f"m{m}" for m in lost) + " (acknowledged, never processed, no longer held)"
+    if verdict.is_lasso:
+        waiting = [f"m{m}" for m in acked_messages(model, last) if last.delivered[m] == 0]
+        return "never processed: " + ", ".join(waiting) + " (acknowledged)"
+    if verdict.name in ("NoDuplicateProcessing", "ExactlyOnceEffect"):
+        counts = last.delivered if verdict.name == "NoDuplicateProcessing" else last.effects
+        return "twice: " + ", ".join(f"m{m}" for m, n in enumerate(counts) if n > 1)
     return f"{verdict.name} is false in the last state"
 
 
@@ -54,7 +70,7 @@ def to_text(result: CheckResult) -> str:
             lines.append(f"\n{verdict.name}: never reached in the explored graph (the model is vacuous here)")
             continue
         lines.append(f"\n{verdict.name} violated — {verdict.statement}:")
-        lines.extend(step_lines(result.initial, verdict.counterexample))
+        lines.extend(step_lines(result.initial, verdict.counterexample, verdict.prefix_length))
         lines.append(f"      {_final_note(result, verdict)}")
     return "\n".join(lines)
 
@@ -97,6 +113,7 @@ def to_json_data(result: CheckResult) -> dict[str, Any]:
                 "holds": None if v.status == INCOMPLETE else v.status == HOLDS,
                 "status": v.status,
                 "counterexample": steps_json(v.counterexample) if v.counterexample else None,
+                "cycle_starts_at": v.prefix_length,
             }
             for v in result.verdicts
         ],
@@ -138,7 +155,12 @@ def to_mermaid(result: CheckResult, verdict: Verdict) -> str:
     assert verdict.counterexample is not None
     lines = ["sequenceDiagram"]
     lines.extend(f"    participant {name}" for name in _PARTICIPANTS)
-    lines.extend(_mermaid_line(step) for step in verdict.counterexample)
+    for number, step in enumerate(verdict.counterexample):
+        if number == verdict.prefix_length:
+            lines.append("    loop forever")
+        lines.append(_mermaid_line(step))
+    if verdict.prefix_length is not None and verdict.prefix_length < len(verdict.counterexample):
+        lines.append("    end")
     lines.append(f"    Note over Producer,Consumer: {verdict.name} VIOLATED: {_final_note(result, verdict)}")
     return "\n".join(lines)
 

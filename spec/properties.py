@@ -97,6 +97,11 @@ def no_phantom(model: Model, state: State) -> bool:
     return all(sent(state, m) for m in range(model.config.messages) if state.delivered[m] > 0)
 
 
+def all_acked_processed(model: Model, state: State) -> bool:
+    """The goal of AckedEventuallyConsumed: every acknowledged message has been processed."""
+    return all(state.delivered[m] > 0 for m in acked_messages(model, state))
+
+
 def _fault_occurs(kind: str) -> Property:
     index = FAULT_INDEX[kind]
     return Property(
@@ -123,6 +128,30 @@ SAFETY: tuple[Property, ...] = (
     Property("NoPhantom", ALWAYS, "nothing is processed that no producer sent", no_phantom),
 )
 
+DUPLICATES: tuple[Property, ...] = (
+    Property(
+        "NoDuplicateProcessing",
+        ALWAYS,
+        "no message's business logic runs successfully more than once",
+        lambda model, state: max(state.delivered) <= 1,
+    ),
+    Property(
+        "ExactlyOnceEffect",
+        ALWAYS,
+        "no message's effect is applied more than once (an idempotent consumer dedups by key)",
+        lambda model, state: max(state.effects) <= 1,
+    ),
+)
+
+LIVENESS: tuple[Property, ...] = (
+    Property(
+        "AckedEventuallyConsumed",
+        EVENTUALLY,
+        "once faults stop, every acknowledged message is eventually processed (weak fairness)",
+        all_acked_processed,
+    ),
+)
+
 REACHABILITY: tuple[Property, ...] = (
     Property(
         "SomeMessageAcked",
@@ -140,6 +169,6 @@ REACHABILITY: tuple[Property, ...] = (
 
 
 def properties(model: Model) -> tuple[Property, ...]:
-    """Every property checked for this model: safety, then reachability guards."""
+    """Every property checked for this model: safety, duplicates, liveness, reachability guards."""
     faults = tuple(_fault_occurs(kind) for kind in model.faults.enabled_kinds())
-    return SAFETY + REACHABILITY + faults
+    return SAFETY + DUPLICATES + LIVENESS + REACHABILITY + faults

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from spec.properties import ALWAYS, SOMETIMES
+from spec.properties import ALWAYS, EVENTUALLY, SOMETIMES
 
 
 @dataclass(frozen=True)
@@ -59,3 +59,33 @@ class SmallGraph:
             ToyProperty("sometimes e", SOMETIMES, lambda model, state: state == "e"),
             ToyProperty("sometimes g", SOMETIMES, lambda model, state: state == "g"),
         ]
+
+
+class Spinner:
+    """Liveness toy: `spin` moves 0 <-> 1; `finish` goes to the goal 2 from 1 (and from 0 too if `eager`).
+
+    With `eager`, finish is enabled all along the 0-1 cycle, so weak fairness forces it: the
+    goal is reached. Without it, finish is enabled only at 1, so the cycle is fair and the
+    goal can be avoided forever. `stuck` adds a dead end 3 reached by `jam`; `fault_loop` makes
+    the 0-1 cycle a fault's, which no suffix without faults can use.
+    """
+
+    def __init__(self, eager: bool = False, stuck: bool = False, fault_loop: bool = False) -> None:
+        self.eager, self.stuck, self.fault_loop = eager, stuck, fault_loop
+
+    def init_states(self) -> list[int]:
+        return [0]
+
+    def actions(self, state: int) -> list[str]:
+        spin = "fault-spin" if self.fault_loop else "spin"
+        if state == 0:
+            return [spin] + (["finish"] if self.eager else []) + (["jam"] if self.stuck else [])
+        if state == 1:
+            return [spin, "finish"]
+        return []
+
+    def next_state(self, state: int, action: str) -> int:
+        return {"spin": 1 - state, "fault-spin": 1 - state, "finish": 2, "jam": 3}[action]
+
+    def properties(self) -> list[ToyProperty]:
+        return [ToyProperty("reaches 2", EVENTUALLY, lambda model, state: state == 2)]
