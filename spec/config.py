@@ -67,6 +67,30 @@ class Config:
         """Every knob and its value, in declaration order (for reports and JSON)."""
         return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
 
+    def model_key(self) -> tuple[object, ...]:
+        """Everything the model reads of this config: two configs with equal keys are one model.
+
+        The spec reads a Config only through these (a test scans spec/ for it). What is not
+        here changes no state: `slaveFlushDiskType` only says how soon the slave flushes, which
+        an untimed model cannot tell; the version and inSyncReplicas matter only through
+        whether the master waits for the slave.
+        """
+        reconsume = self.maxReconsumeTimes if self.consumerMayFail else None
+        return (
+            self.waits_for_flush,
+            self.waits_for_slave,
+            self.sendMode,
+            self.send_retries,
+            self.retryAnotherBrokerWhenNotStoreOK,
+            self.checkStatus,
+            self.ackBeforeProcess,
+            self.idempotentConsumer,
+            self.consumerMayFail,
+            reconsume,
+            self.messages,
+            self.redeliveries,
+        )
+
     @property
     def waits_for_flush(self) -> bool:
         """The master answers a send only after the group-commit fsync."""

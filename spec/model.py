@@ -95,6 +95,7 @@ class Model:
         self.faults = faults
         self.observed = Observed.of(config, frozenset(faults.enabled_kinds()))
         self._observed_after: dict[tuple[int, ...], Observed] = {}
+        self._possible_after: dict[tuple[int, ...], frozenset[str]] = {}
 
     def init_states(self) -> list[State]:
         """Nothing sent yet; both nodes up and empty; the consumer up with no offsets fetched."""
@@ -132,6 +133,14 @@ class Model:
             after = canonical(self, after)
         return after
 
+    def possible_faults(self, state: State) -> frozenset[str]:
+        """The fault kinds the fault model still admits in `state` (cached per fault count)."""
+        possible = self._possible_after.get(state.faults)
+        if possible is None:
+            possible = frozenset(kind for kind in self.faults.enabled_kinds() if still_possible(self, state, kind))
+            self._possible_after[state.faults] = possible
+        return possible
+
     def observed_in(self, state: State) -> Observed:
         """What the faults still possible in `state` can observe (cached per fault count).
 
@@ -140,7 +149,7 @@ class Model:
         """
         observed = self._observed_after.get(state.faults)
         if observed is None:
-            remaining = frozenset(kind for kind in self.faults.enabled_kinds() if still_possible(self, state, kind))
+            remaining = self.possible_faults(state)
             observed = Observed.of(self.config, remaining, slave_offsets=self.observed.slave_offsets)
             self._observed_after[state.faults] = observed
         return observed

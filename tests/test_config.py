@@ -56,3 +56,22 @@ def test_fault_parsing() -> None:
         parse_faults("master-explodes", 1)
     with pytest.raises(FaultSpecError, match="bad count 'x' for fault 'net-drop'"):
         parse_faults("net-drop*x", 1)
+
+
+def test_model_key_covers_every_knob_the_spec_reads() -> None:
+    """Presets that share a model_key share an exploration: the key must cover all the spec reads."""
+    import pathlib
+    import re
+
+    read = set()
+    for path in pathlib.Path("spec").glob("*.py"):
+        read |= set(re.findall(r"config\.([A-Za-z_]+)", path.read_text()))
+    covered = {
+        "waits_for_flush", "waits_for_slave", "sendMode", "send_retries", "retryAnotherBrokerWhenNotStoreOK",
+        "checkStatus", "ackBeforeProcess", "idempotentConsumer", "consumerMayFail", "maxReconsumeTimes",
+        "messages", "redeliveries",
+    }
+    assert read <= covered, f"the spec reads {read - covered}, which Config.model_key leaves out"
+    # Knobs outside the key are ones the spec never reads.
+    assert Config(slaveFlushDiskType="SYNC_FLUSH").model_key() == Config().model_key()
+    assert Config(flushDiskType="SYNC_FLUSH").model_key() != Config().model_key()
