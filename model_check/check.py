@@ -151,7 +151,16 @@ def check(
     model = Model(config, faults)
     exploration = explore(model, max_states=max_states, max_depth=max_depth, progress=progress)
     initial = exploration.states[exploration.initial[0]]
-    return CheckResult(config, faults, initial, exploration.stats, verdicts_of(model, exploration, only))
+    verdicts = verdicts_of(model, exploration, only)
+    for verdict in verdicts:
+        if verdict.counterexample is not None:
+            # Nothing is reported that the spec cannot replay step by step.
+            end = replay(model, initial, verdict.counterexample)
+            if verdict.is_lasso and verdict.prefix_length != len(verdict.counterexample):
+                entry = verdict.counterexample[verdict.prefix_length - 1].state if verdict.prefix_length else initial
+                if end != entry:
+                    raise ReplayError(f"{verdict.name}: the lasso's cycle does not return to its entry")
+    return CheckResult(config, faults, initial, exploration.stats, verdicts)
 
 
 def property_names(config: Config, faults: FaultModel) -> tuple[str, ...]:

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from model_check.check import check, property_names
-from model_check.render import to_json, to_mermaid_all, to_text
+from model_check.render import to_json, to_markdown, to_mermaid_all, to_text
 from spec.config import ConfigError, Config, preset
 from spec.faults import FaultModel, FaultSpecError, parse_faults
 
@@ -72,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
         print(to_json(result))
     elif args.format == "mermaid":
         print(to_mermaid_all(result))
+    elif args.format == "markdown":
+        print(to_markdown(result, args.preset))
     else:
         print(f"preset: {args.preset}" + (f"  with {', '.join(args.settings)}" if args.settings else ""))
         print(to_text(result))
@@ -86,7 +88,7 @@ def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
     parser.add_argument(
         "--properties", default=None, metavar="NAME,...", help="check only these (exit status follows them)"
     )
-    parser.add_argument("--format", choices=("text", "json", "mermaid"), default="text")
+    parser.add_argument("--format", choices=("text", "json", "markdown", "mermaid"), default="text")
     parser.add_argument("--max-states", type=int, default=None, help="stop after this many states (incomplete)")
     parser.add_argument("--max-depth", type=int, default=None, help="stop at this BFS depth (incomplete)")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")

@@ -9,11 +9,12 @@ Each subcommand module registers itself with `register(subparsers)` and sets
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 import reference.cli
-from model_check import check_cmd
+from model_check import check_cmd, matrix_cmd
 
 
 class UsageError(Exception):
@@ -24,6 +25,7 @@ EXIT_OK = 0
 EXIT_VIOLATED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INCOMPLETE = 3
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a killed pipeline writer
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="noloss", description=__doc__.splitlines()[0])
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     check_cmd.register(subparsers)
+    matrix_cmd.register(subparsers)
     reference.cli.register(subparsers)
     return parser
 
@@ -49,6 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"noloss: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        # The reader went away (`noloss check | head`): stop quietly, as shell tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     return code
 
 

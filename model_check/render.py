@@ -38,7 +38,7 @@ def step_lines(initial: State, steps: tuple[Step, ...], cycle_from: int | None =
     return lines
 
 
-def _final_note(result: CheckResult, verdict: Verdict) -> str:
+def final_note(result: CheckResult, verdict: Verdict) -> str:
     model = Model(result.config, result.faults)
     last = verdict.counterexample[-1].state if verdict.counterexample else result.initial
     if verdict.name == "NoAckedLoss":
@@ -71,7 +71,7 @@ def to_text(result: CheckResult) -> str:
             continue
         lines.append(f"\n{verdict.name} violated — {verdict.statement}:")
         lines.extend(step_lines(result.initial, verdict.counterexample, verdict.prefix_length))
-        lines.append(f"      {_final_note(result, verdict)}")
+        lines.append(f"      {final_note(result, verdict)}")
     return "\n".join(lines)
 
 
@@ -161,7 +161,7 @@ def to_mermaid(result: CheckResult, verdict: Verdict) -> str:
         lines.append(_mermaid_line(step))
     if verdict.prefix_length is not None and verdict.prefix_length < len(verdict.counterexample):
         lines.append("    end")
-    lines.append(f"    Note over Producer,Consumer: {verdict.name} VIOLATED: {_final_note(result, verdict)}")
+    lines.append(f"    Note over Producer,Consumer: {verdict.name} VIOLATED: {final_note(result, verdict)}")
     return "\n".join(lines)
 
 
@@ -171,3 +171,24 @@ def to_mermaid_all(result: CheckResult) -> str:
         f"%% {verdict.name}\n{to_mermaid(result, verdict)}" for verdict in result.violated if verdict.counterexample
     ]
     return "\n\n".join(blocks) if blocks else "%% no property is violated: no counterexample to draw"
+
+
+def to_markdown(result: CheckResult, preset_name: str) -> str:
+    """A Markdown report: a verdict table, then each counterexample as steps and a diagram."""
+    lines = [
+        f"# noloss check: {preset_name} under {result.faults.describe()}",
+        "",
+        "| property | kind | verdict | counterexample |",
+        "|---|---|---|---:|",
+    ]
+    for verdict in result.verdicts:
+        length = len(verdict.counterexample) if verdict.counterexample else ""
+        lines.append(f"| {verdict.name} | {verdict.kind} | {verdict.status} | {length} |")
+    stats = result.stats
+    lines += ["", f"{stats.states:,} states, {stats.transitions:,} transitions, depth {stats.depth}."]
+    for verdict in result.violated:
+        if verdict.counterexample:
+            steps = "\n".join(step_lines(result.initial, verdict.counterexample, verdict.prefix_length))
+            lines += ["", f"## {verdict.name}", "", "```", steps, f"      {final_note(result, verdict)}", "```"]
+            lines += ["", "```mermaid", to_mermaid(result, verdict), "```"]
+    return "\n".join(lines)
