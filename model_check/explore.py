@@ -130,14 +130,31 @@ def explore(
     # its per-call checks): this loop is the checker's hot path.
     successors_of = graph._succ
     predecessors_of = graph._pred
+    node_attributes = graph._node
+    # Memory: every node shares one (empty, never written) attribute dict, and every edge of
+    # one action shares one read-only label dict {"a": id}; a dict per edge would double
+    # the graph's size. Sub-values of states (a node's log, the producer, ...) are interned so
+    # that equal parts of different states are one object.
+    no_attributes: dict[str, object] = {}
+    labels: list[dict[str, int]] = []
+    parts: dict[object, object] = {}
+
+    def intern(state: S) -> S:
+        if not isinstance(state, tuple) or not hasattr(state, "_fields"):
+            return state
+        shared = tuple(parts.setdefault(part, part) for part in state)
+        return type(state)._make(shared)  # type: ignore[attr-defined, no-any-return]
 
     def discover(state: S, parent_id: int, action_id: int) -> int:
         node = len(states)
+        state = intern(state)
         ids[state] = node
         states.append(state)
         parent.append(parent_id)
         parent_action.append(action_id)
-        graph.add_node(node)
+        node_attributes[node] = no_attributes
+        successors_of[node] = {}
+        predecessors_of[node] = {}
         for name, predicate in invariants:
             if name not in first_violation and not predicate(model, state):
                 first_violation[name] = node
@@ -166,6 +183,7 @@ def explore(
                 if action_id is None:
                     action_id = action_ids[action] = len(actions)
                     actions.append(action)
+                    labels.append({"a": action_id})
                 target = ids.get(successor)
                 if target is None:
                     if max_states is not None and len(states) >= max_states:
@@ -175,7 +193,7 @@ def explore(
                     following.append(target)
                 if target not in out:
                     # Same as graph.add_edge(node, target, a=action_id), without its per-call checks.
-                    data = {"a": action_id}
+                    data = labels[action_id]
                     out[target] = data
                     predecessors_of[target][node] = data
             reporter.tick(len(states), len(following), depth)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 from model_check.check import HOLDS, INCOMPLETE, VIOLATED, Verdict
+from model_check.explain import COUNTEREXAMPLES, distinct_violations, links, prevention
 from model_check.matrix import COLUMNS, Cell, Matrix
-from model_check.render import step_lines, to_json_data, to_mermaid, final_note
+from model_check.matrix_names import counterexample_name
+from model_check.render import final_note, step_lines, to_json_data, to_mermaid
+from spec.faults import FAULT_KINDS
 
 _SHORT = {HOLDS: "holds", VIOLATED: "VIOLATED", INCOMPLETE: "incomplete"}
 
@@ -30,11 +34,6 @@ def _mark(verdict: Verdict | None) -> str:
     if verdict.counterexample is not None:
         text += f" ({len(verdict.counterexample)})"
     return text
-
-
-def counterexample_name(cell: Cell, verdict: Verdict) -> str:
-    """File name of one counterexample: `<preset>__<scenario>__<property>.md`."""
-    return f"{cell.preset}__{cell.scenario}__{verdict.name}.md"
 
 
 def _summary(matrix: Matrix) -> str:
@@ -65,8 +64,9 @@ def to_text(matrix: Matrix) -> str:
     return "\n".join(lines)
 
 
-def to_markdown(matrix: Matrix, counterexample_dir: str | None = None) -> str:
-    """A Markdown table; with `counterexample_dir`, each VIOLATED links to its counterexample file."""
+def to_markdown(matrix: Matrix) -> str:
+    """A Markdown table; each VIOLATED links to its distinct counterexample under counterexamples/."""
+    link = links(matrix)
     lines = [
         "| preset | scenario | " + " | ".join(COLUMNS) + " | states |",
         "|---|---|" + "---|" * len(COLUMNS) + "---:|",
@@ -77,8 +77,9 @@ def to_markdown(matrix: Matrix, counterexample_dir: str | None = None) -> str:
         for name in COLUMNS:
             verdict = verdicts.get(name)
             mark = _mark(verdict)
-            if counterexample_dir and verdict is not None and verdict.counterexample:
-                mark = f"[{mark}]({counterexample_dir}/{counterexample_name(cell, verdict)})"
+            target = link.get((cell.preset, cell.scenario, name))
+            if target is not None:
+                mark = f"[{mark}]({COUNTEREXAMPLES}/{target})"
             marks.append(mark)
         lines.append(f"| {cell.preset} | {cell.scenario} | " + " | ".join(marks) + f" | {cell.result.stats.states:,} |")
     return "\n".join(lines)
@@ -110,22 +111,26 @@ def counterexample_markdown(cell: Cell, verdict: Verdict) -> str:
 
 
 def _faults_option(cell: Cell) -> str:
-    from spec.faults import FAULT_KINDS
-
     kinds = [f"{kind}*{bound}" for kind, bound in zip(FAULT_KINDS, cell.result.faults.bounds) if bound]
     return ",".join(kinds) or "none"
 
 
-def write_out(matrix: Matrix, directory: Path) -> list[Path]:
-    """matrix.json, matrix.md and one file per counterexample under `directory`."""
+def write_out(matrix: Matrix, directory: Path, with_json: bool = True) -> list[Path]:
+    """matrix.md, counterexamples/ (each distinct violation once) and matrix.json under `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
-    written = [directory / "matrix.json", directory / "matrix.md"]
-    written[0].write_text(json.dumps(to_json_data_matrix(matrix), indent=2) + "\n")
-    written[1].write_text(to_markdown(matrix, counterexample_dir=".") + "\n")
-    for cell in matrix.cells:
-        for verdict in cell.result.violated:
-            if verdict.counterexample:
-                path = directory / counterexample_name(cell, verdict)
-                path.write_text(counterexample_markdown(cell, verdict))
-                written.append(path)
+    written = [directory / "matrix.md"]
+    written[0].write_text(to_markdown(matrix) + "\n")
+    if with_json:
+        written.append(directory / "matrix.json")
+        written[-1].write_text(json.dumps(to_json_data_matrix(matrix), indent=2) + "\n")
+    folder = directory / COUNTEREXAMPLES
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir()
+    for cell, verdict in distinct_violations(matrix):
+        text = counterexample_markdown(cell, verdict)
+        text += f"\n## What prevents it\n\n{prevention(matrix, cell, verdict)}\n"
+        path = folder / counterexample_name(cell, verdict)
+        path.write_text(text)
+        written.append(path)
     return written

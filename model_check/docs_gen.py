@@ -1,0 +1,35 @@
+"""Generate docs/matrix.md and docs/counterexamples/ from the default matrix.
+
+    python -m model_check.docs_gen [--docs DIR] [--jobs N]
+
+docs/matrix.md is exactly `noloss matrix --format markdown` (a test regenerates it and fails
+when the committed file is stale); docs/counterexamples/ holds each distinct violation as
+numbered steps, a Mermaid diagram and a paragraph on what prevents it (model_check/explain.py).
+It is `noloss matrix --out docs` without the JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from model_check.matrix import run_matrix
+from model_check.matrix_render import write_out
+from model_check.scenarios import DEFAULT_SCENARIOS
+from spec.config import PRESETS
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Generate docs/matrix.md and docs/counterexamples/.")
+    parser.add_argument("--docs", default="docs")
+    parser.add_argument("--jobs", type=int, default=None)
+    args = parser.parse_args(argv)
+    matrix = run_matrix(list(PRESETS), list(DEFAULT_SCENARIOS), jobs=args.jobs, progress=True)
+    written = write_out(matrix, Path(args.docs), with_json=False)
+    print(f"wrote {len(written)} files under {args.docs}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
