@@ -29,12 +29,12 @@ from spec.rocketmq_conf import (
 
 PRECEDENCE = "precedence: --preset < --broker-conf/--slave-conf/--producer-conf/--consumer-conf < --set"
 _CONF_HELP = {
-    BROKER: "the master's broker.conf: flushDiskType, brokerRole (ASYNC_MASTER|SYNC_MASTER), "
+    BROKER: "the master's broker.conf (key=value): flushDiskType, brokerRole (ASYNC_MASTER|SYNC_MASTER), "
     "inSyncReplicas, totalReplicas (<= 2), and noloss's rocketmqVersion=4|5",
-    SLAVE: "the slave's broker.conf: brokerRole=SLAVE, brokerId >= 1; its flushDiskType sets slaveFlushDiskType",
-    PRODUCER: "producer settings: retryTimesWhenSendFailed, retryTimesWhenSendAsyncFailed, "
+    SLAVE: "the slave's broker.conf (key=value): brokerRole=SLAVE, brokerId >= 1; its flushDiskType sets slaveFlushDiskType",
+    PRODUCER: "producer properties (key=value): retryTimesWhenSendFailed, retryTimesWhenSendAsyncFailed, "
     "retryAnotherBrokerWhenNotStoreOK; noloss's sendMode, checkStatus",
-    CONSUMER: "consumer settings: maxReconsumeTimes; noloss's ackBeforeProcess, idempotentConsumer, consumerMayFail",
+    CONSUMER: "consumer properties (key=value): maxReconsumeTimes; noloss's ackBeforeProcess, idempotentConsumer, consumerMayFail",
 }
 
 
@@ -42,14 +42,15 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """The options that choose a configuration (shared by every command that builds a model)."""
     parser.add_argument("--preset", default="rocketmq-default", help="named configuration (see `noloss presets`)")
     for kind, help_text in _CONF_HELP.items():
-        parser.add_argument(OPTION[kind], metavar="FILE", default=None, help=f"RocketMQ key=value file: {help_text}")
+        parser.add_argument(OPTION[kind], metavar="FILE", default=None, help=help_text)
     parser.add_argument(
         "--set",
         dest="settings",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help=f"override one knob ({PRECEDENCE}; keys a file leaves out keep the preset's value)",
+        help="override one knob; wins over the preset and the files, whose keys win over the preset "
+        "(keys a file leaves out keep the preset's value)",
     )
     parser.add_argument("--messages", type=int, default=None, help="distinct messages the producer sends (default 2)")
 
