@@ -31,10 +31,12 @@ PRECEDENCE = "precedence: --preset < --broker-conf/--slave-conf/--producer-conf/
 _CONF_HELP = {
     BROKER: "the master's broker.conf (key=value): flushDiskType, brokerRole (ASYNC_MASTER|SYNC_MASTER), "
     "inSyncReplicas, totalReplicas (<= 2), and noloss's rocketmqVersion=4|5",
-    SLAVE: "the slave's broker.conf (key=value): brokerRole=SLAVE, brokerId >= 1; its flushDiskType sets slaveFlushDiskType",
+    SLAVE: "the slave's broker.conf (key=value): brokerRole=SLAVE, brokerId >= 1; "
+    "its flushDiskType sets slaveFlushDiskType",
     PRODUCER: "producer properties (key=value): retryTimesWhenSendFailed, retryTimesWhenSendAsyncFailed, "
     "retryAnotherBrokerWhenNotStoreOK; noloss's sendMode, checkStatus",
-    CONSUMER: "consumer properties (key=value): maxReconsumeTimes; noloss's ackBeforeProcess, idempotentConsumer, consumerMayFail",
+    CONSUMER: "consumer properties (key=value): maxReconsumeTimes; "
+    "noloss's ackBeforeProcess, idempotentConsumer, consumerMayFail",
 }
 
 

@@ -33,6 +33,9 @@ SLAVE_ROLE = "SLAVE"
 MODEL_REPLICAS = 2  # the model's broker group: one master, one slave
 
 
+Origin = tuple[str, int]  # (path, line number)
+
+
 class ConfFileError(ValueError):
     """A configuration file the model cannot take; the message is one line naming the place."""
 
@@ -69,7 +72,7 @@ class Reading:
 
     files: tuple[ConfFile, ...]
     settings: Mapping[str, str]  # Config knob -> raw value, to apply with Config.with_settings
-    origins: Mapping[str, tuple[str, int]]  # Config knob -> (path, line) it came from
+    origins: Mapping[str, Origin]  # Config knob -> the file and line it came from
     no_effect: Mapping[str, tuple[str, ...]]  # reason -> keys read with no effect on the model
     ignored: tuple[str, ...]  # keys that do not affect durability, with a hint for near-misses
     notes: tuple[str, ...]  # what the model approximates or does not cover in these files
@@ -236,7 +239,7 @@ def _split(number: int, line: str) -> Line:
 def interpret(files: Sequence[ConfFile]) -> Reading:
     """Sort every key of `files` (at most one of each kind); ConfFileError on the first bad one."""
     settings: dict[str, str] = {}
-    origins: dict[str, tuple[str, int]] = {}
+    origins: dict[str, Origin] = {}
     no_effect: dict[str, list[str]] = {}
     ignored: list[str] = []
     notes: list[str] = []
@@ -248,7 +251,7 @@ def interpret(files: Sequence[ConfFile]) -> Reading:
             repeated = [other.number for other in conf.lines if other.key == key]
             if len(repeated) > 1:
                 numbers = ", ".join(map(str, repeated))
-                notes.append(f"{conf.path}: {key} set on lines {numbers}: the last wins, as in Java")
+                notes.append(f"{conf.path}: {key} set on lines {numbers}: the last wins, as java.util.Properties reads it")
             knob = _MODELLED[conf.kind].get(key)
             if knob is not None:
                 _set(conf, line, knob, settings, origins)
@@ -259,7 +262,8 @@ def interpret(files: Sequence[ConfFile]) -> Reading:
                 if line.value.lower() == default.lower():
                     _add(no_effect.setdefault(ASSUMED, []), key)
                 else:
-                    notes.append(f"{conf.where(line)}: {key}={line.value} is not modelled ({change}); checked as {default}")
+                    where = conf.where(line)
+                    notes.append(f"{where}: {key}={line.value} is not modelled ({change}); checked as {default}")
             elif key in _UNSUPPORTED and conf.kind in (BROKER, SLAVE):
                 if line.value.lower() == "true":
                     raise ConfFileError(
@@ -287,7 +291,7 @@ def _add(keys: list[str], key: str) -> None:
         keys.append(key)
 
 
-def _set(conf: ConfFile, line: Line, knob: str, settings: dict[str, str], origins: dict[str, tuple[str, int]]) -> None:
+def _set(conf: ConfFile, line: Line, knob: str, settings: dict[str, str], origins: dict[str, Origin]) -> None:
     """One modelled key: parse it as the knob, and refuse two files that disagree."""
     if conf.kind == BROKER and line.key == "brokerRole" and line.value == SLAVE_ROLE:
         raise ConfFileError(
@@ -308,7 +312,7 @@ def _set(conf: ConfFile, line: Line, knob: str, settings: dict[str, str], origin
     origins.setdefault(knob, (conf.path, line.number))
 
 
-def _where(origin: tuple[str, int]) -> str:
+def _where(origin: Origin) -> str:
     return f"{origin[0]}:{origin[1]}"
 
 
@@ -322,7 +326,9 @@ def _check_roles(conf: ConfFile) -> None:
                 f"RocketMQ's default is {ASYNC_MASTER})"
             )
         if role.value != SLAVE_ROLE:
-            raise ConfFileError(f"{conf.where(role)}: brokerRole: bad value {role.value!r} (allowed SLAVE in --slave-conf)")
+            raise ConfFileError(
+                f"{conf.where(role)}: brokerRole: bad value {role.value!r} (allowed SLAVE in --slave-conf)"
+            )
         broker_id = conf.last("brokerId")
         if broker_id is None or not broker_id.value.isdigit() or int(broker_id.value) < 1:
             shown = "missing" if broker_id is None else f"bad value {broker_id.value!r}"
@@ -384,7 +390,7 @@ def _near_miss(kind: str, key: str) -> str:
 def review(reading: Reading, config: Config, version_origin: str) -> tuple[str, ...]:
     """Notes that depend on the final config (files, then --set); ConfFileError if 5.x refuses it.
 
-    `version_origin` is `--set` when that chose the version, else the preset; a file line wins over the preset.
+    `version_origin`: `--set` if that chose the version, else the preset (a file line wins over it).
     """
     broker = next((conf for conf in reading.files if conf.kind == BROKER), None)
     if broker is None:
@@ -435,7 +441,9 @@ def summary_data(reading: Reading, notes: Sequence[str]) -> dict[str, object]:
     """The same as `summary_lines`, for JSON: `ignored` is its own list."""
     return {
         "files": {OPTION[conf.kind]: conf.path for conf in reading.files},
-        "modelled": {knob: {"value": value, "from": _where(reading.origins[knob])} for knob, value in reading.settings.items()},
+        "modelled": {
+            knob: {"value": value, "from": _where(reading.origins[knob])} for knob, value in reading.settings.items()
+        },
         "read_no_effect": {reason: list(keys) for reason, keys in reading.no_effect.items()},
         "ignored": list(reading.ignored),
         "notes": [*reading.notes, *notes],

@@ -83,7 +83,7 @@ def test_values_the_model_does_not_cover_are_noted() -> None:
 def test_the_last_of_a_repeated_key_wins_and_is_noted() -> None:
     reading = interpret([conf(BROKER, "flushDiskType=SYNC_FLUSH\nflushDiskType=ASYNC_FLUSH\n", "m.conf")])
     assert reading.settings == {"flushDiskType": "ASYNC_FLUSH"}
-    assert reading.notes == ("m.conf: flushDiskType set on lines 1, 2: the last wins, as in Java",)
+    assert reading.notes == ("m.conf: flushDiskType set on lines 1, 2: the last wins, as java.util.Properties reads it",)
 
 
 @pytest.mark.parametrize(
