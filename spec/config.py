@@ -138,7 +138,8 @@ _BOOLS = (
 KNOBS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(Config))
 
 
-def _allowed(key: str) -> str:
+def allowed_values(key: str) -> str:
+    """What `key` accepts, as error messages say it: `ASYNC_FLUSH|SYNC_FLUSH`, `an integer 1..4`."""
     if key in _CHOICES:
         return "|".join(_CHOICES[key])
     if key in _INT_RANGES:
@@ -156,7 +157,7 @@ def _check_value(key: str, value: object) -> None:
     else:
         ok = isinstance(value, bool)
     if not ok:
-        raise ConfigError(f"bad value {value!r} for {key}: allowed {_allowed(key)}")
+        raise ConfigError(f"bad value {value!r} for {key}: allowed {allowed_values(key)}")
 
 
 def parse_value(key: str, raw: str) -> str | int | bool:
@@ -168,13 +169,13 @@ def parse_value(key: str, raw: str) -> str | int | bool:
     if key in _BOOLS:
         lowered = text.lower()
         if lowered not in ("true", "false"):
-            raise ConfigError(f"bad value {raw!r} for {key}: allowed {_allowed(key)}")
+            raise ConfigError(f"bad value {raw!r} for {key}: allowed {allowed_values(key)}")
         value = lowered == "true"
     elif key in _INT_RANGES:
         try:
             value = int(text)
         except ValueError:
-            raise ConfigError(f"bad value {raw!r} for {key}: allowed {_allowed(key)}") from None
+            raise ConfigError(f"bad value {raw!r} for {key}: allowed {allowed_values(key)}") from None
     else:
         value = text
     _check_value(key, value)
