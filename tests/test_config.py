@@ -63,9 +63,13 @@ def test_model_key_covers_every_knob_the_spec_reads() -> None:
     import pathlib
     import re
 
+    # The state machine's modules; config.py and rocketmq_conf.py build Configs, they are not the model.
+    readers = {"config.py", "rocketmq_conf.py"}
     read = set()
     for path in pathlib.Path("spec").glob("*.py"):
-        read |= set(re.findall(r"config\.([A-Za-z_]+)", path.read_text()))
+        if path.name not in readers:
+            read |= set(re.findall(r"config\.([A-Za-z_]+)", path.read_text()))
+    assert read, "the scan found no config reads at all"
     covered = {
         "waits_for_flush", "waits_for_slave", "sendMode", "send_retries", "retryAnotherBrokerWhenNotStoreOK",
         "checkStatus", "ackBeforeProcess", "idempotentConsumer", "consumerMayFail", "maxReconsumeTimes",
