@@ -1,0 +1,44 @@
+"""The default guarantee matrix, timed: wall time, cells, states, the largest cell.
+
+    .venv/bin/python benchmarks/matrix_time.py [--jobs N]
+
+The aim (issue 3): the default `noloss matrix` finishes in under 60 s on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from model_check.matrix import run_matrix  # noqa: E402
+from model_check.scenarios import DEFAULT_SCENARIOS  # noqa: E402
+from spec.config import PRESETS  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=None)
+    args = parser.parse_args()
+    matrix = run_matrix(list(PRESETS), list(DEFAULT_SCENARIOS), jobs=args.jobs)
+    cells = matrix.cells
+    largest = max(cells, key=lambda cell: cell.result.stats.states)
+    slowest = max(cells, key=lambda cell: cell.result.stats.seconds)
+    print(f"cores: {os.cpu_count()}, jobs: {matrix.jobs}")
+    print(f"cells: {len(cells)} ({matrix.explored} distinct models explored)")
+    print(f"wall time: {matrix.seconds:.1f} s (aim: under 60 s on 2 cores)")
+    print(f"states in all cells: {sum(cell.result.stats.states for cell in cells):,}")
+    print(f"checking time summed over explored models: {sum(r.stats.seconds for r in {id(c.result): c.result for c in cells}.values()):.1f} s")
+    print(
+        f"largest cell: {largest.preset} × {largest.scenario}: {largest.result.stats.states:,} states, "
+        f"{largest.result.stats.seconds:.1f} s"
+    )
+    print(f"slowest cell: {slowest.preset} × {slowest.scenario}: {slowest.result.stats.seconds:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
