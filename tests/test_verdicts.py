@@ -178,3 +178,25 @@ def test_state_counts(name: str) -> None:
     quiet, crash = STATE_COUNTS[name]
     assert run(name).stats.states == quiet
     assert run(name, "master-crash").stats.states == crash
+
+
+def test_replay_rejects_a_step_the_spec_does_not_allow() -> None:
+    from model_check.check import ReplayError, Step
+    from spec.actions import Action
+
+    result = run("rocketmq-default", "master-power-loss")
+    verdict = next(v for v in result.verdicts if v.name == "NoAckedLoss")
+    assert verdict.counterexample is not None
+    model = Model(result.config, result.faults)
+    steps = verdict.counterexample
+    # The reply arrives before the master stored the message: not enabled.
+    swapped = (steps[0], steps[2], steps[1], steps[3])
+    with pytest.raises(ReplayError, match="step 2: producer receive m0 .* is not enabled"):
+        replay(model, result.initial, swapped)
+    # An enabled action whose recorded outcome was tampered with.
+    forged = steps[:3] + (Step(steps[3].action, steps[2].state),)
+    with pytest.raises(ReplayError, match="step 4: master power-loss leads elsewhere"):
+        replay(model, result.initial, forged)
+    # A fault the fault model does not allow.
+    with pytest.raises(ReplayError, match="step 1: master disk-loss is not enabled"):
+        replay(model, result.initial, (Step(Action("master", "disk-loss", None), steps[0].state),))
