@@ -250,6 +250,7 @@ class World:
         elif verb == "restart":
             node.start()
             self.status[action.actor] = UP
+            self._emit(event="restart", node=action.actor)
             spec_node = after.master if action.actor == "master" else after.slave
             if spec_node.flushed < len(spec_node.log):
                 # Recovery fsyncs what it kept (log.recover): the spec's flush, taken at once.
