@@ -15,6 +15,7 @@ the broker stops differing.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -27,8 +28,8 @@ SETTINGS = settings(
     derandomize=not SLOW,
     database=None,
     deadline=None,
-    max_examples=1000 if SLOW else 30,
-    stateful_step_count=100 if SLOW else 40,
+    max_examples=1000 if SLOW else 60,
+    stateful_step_count=100 if SLOW else 50,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 NO_IN_SYNC_REPLICAS = (
@@ -59,3 +60,15 @@ def test_broker_follows_the_spec_under_every_fault_with_offsets_synced_to_the_sl
 @pytest.mark.xfail(strict=True, reason=NO_SLAVE_SYNCHRONIZE)
 def test_broker_as_it_is_follows_the_spec_under_master_faults() -> None:
     run_state_machine_as_test(MACHINES[class_name("seed-strict", master_faults=True, sync=False)], settings=SETTINGS)
+
+
+
+def test_a_printed_program_replays() -> None:
+    """What a failure prints is a program: here one of the seed-strict machine, replayed."""
+    state: Any = MACHINES["SeedStrict"]()
+    for rule in ("producer_send", "master_receive", "slave_replicate", "master_flush", "consumer_consume"):
+        state.agrees()
+        getattr(state, rule)(pick=0)
+    state.agrees()
+    state.teardown()
+    assert state.lockstep.state.delivered == (1, 0)
