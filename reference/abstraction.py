@@ -210,12 +210,12 @@ def abstract(model: Model, world: World) -> State:
         producer=world.producer,
         master=world.node_state("master"),
         slave=world.node_state("slave"),
-        consumer=world.consumer_state(),
+        consumer=world.consumer.state(),
         network=tuple(sorted(world.network)),
         pending=world.pending(),
-        delivered=tuple(world.delivered),
-        effects=tuple(world.effects),
+        delivered=tuple(world.consumer.delivered),
+        effects=tuple(world.consumer.effects),
         faults=tuple(world.faults),
-        failures=world.failures,
+        failures=world.consumer.failures,
     )
     return project(model, raw)

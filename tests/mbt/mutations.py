@@ -8,7 +8,7 @@ import pytest
 
 from reference import messages as m
 from reference.core_master import MasterCore
-from reference.world import World
+from reference.sim_consumer import SimConsumer
 
 
 def _settle_early(monkeypatch: pytest.MonkeyPatch, flush: bool) -> None:
@@ -38,14 +38,14 @@ def reply_before_slave_report(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def commit_before_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """The consumer commits the offset of a message as it pulls it, before the listener runs."""
-    original = World._pull
+    original = SimConsumer.pull
 
-    def pull(self: World, queue: int) -> None:
+    def pull(self: SimConsumer, queue: int) -> None:
         original(self, queue)
         assert self.work is not None
         self._commit(self.work.queue, self.work.offset)
 
-    monkeypatch.setattr(World, "_pull", pull)
+    monkeypatch.setattr(SimConsumer, "pull", pull)
 
 
 MUTATIONS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
