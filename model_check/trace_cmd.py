@@ -81,7 +81,7 @@ def run_sim(args: argparse.Namespace) -> int:
     lockstep = Lockstep(model, sync_slave_offsets=True, trace=trace)
     rng = random.Random(args.seed)
     for _ in range(args.steps):
-        actions = model.actions(lockstep.state)
+        actions = lockstep.actions()
         if not actions:
             break
         lockstep.step(rng.choice(actions))

@@ -47,7 +47,7 @@ from reference.core import OFFSETS_FILE, Connected, FlushType, NodeConfig, Recei
 from reference.core_master import MasterCore
 from reference.sim import SimCluster, SimNode
 from reference.sim_consumer import BODY, SimConsumer
-from spec.actions import Action
+from spec.actions import Action, up
 from spec.config import SYNC_FLUSH, SYNC_MASTER, ONEWAY_SEND, Config
 from spec.faults import FAULT_INDEX
 from spec.model import Model
@@ -298,6 +298,26 @@ class World:
             self.trace.append(event)
 
 
+SLAVE_AHEAD = (
+    "disagreement: a slave holding entries its master lost (its log is not a prefix of the master's) is "
+    "judged by content in the spec (in sync as soon as the master's log, with the entry being stored, has "
+    "the slave's as a prefix) and by offsets in the reference broker (a slave ahead is disconnected and "
+    "taken back once the master's log is as long again, whatever it holds)"
+)
+"""Why the lockstep does not let the master store a send under SYNC_MASTER while the slave's log is
+not a prefix of the master's (tests/mbt/test_differences.py pins both ways the sides differ there)."""
+
+
+def known_difference(model: Model, state: State, action: Action) -> str | None:
+    """The reason `action` is left out of the lockstep, if it falls in a known difference."""
+    if (action.actor, action.verb) != ("master", "receive") or not model.config.waits_for_slave:
+        return None
+    master, slave = state.master, state.slave
+    if up(slave) and master.log[: len(slave.log)] != slave.log:
+        return SLAVE_AHEAD
+    return None
+
+
 class Lockstep:
     """The spec and the world side by side: one spec action at a time, on both."""
 
@@ -305,6 +325,10 @@ class Lockstep:
         self.model = model
         self.state = model.init_states()[0]
         self.world = World(model, sync_slave_offsets, trace)
+
+    def actions(self) -> list[Action]:
+        """The spec's enabled actions that the broker can follow (bar known differences)."""
+        return [a for a in self.model.actions(self.state) if known_difference(self.model, self.state, a) is None]
 
     def step(self, action: Action) -> list[Action]:
         """Take `action` (enabled in the spec) on both; return every spec action taken."""

@@ -30,13 +30,12 @@ from model_check.describe import fields
 from reference.abstraction import abstract
 from reference.world import Lockstep
 from spec import broker, consumer, producer
-from spec.actions import Action, up
+from spec.actions import Action
 from spec.config import PRESETS, Config
 from spec.environment import EFFECTS as FAULT_EFFECTS
 from spec.faults import FaultModel
 from spec.model import Model
 from spec.properties import SAFETY, no_phantom
-from spec.state import State
 
 SLAVE_SIDE_FAULTS = ("slave-crash", "slave-power-loss", "slave-disk-loss", "consumer-crash", "net-drop", "net-dup")
 """Faults under which the consumer never reads the slave: the broker runs as it is."""
@@ -52,26 +51,6 @@ KINDS: tuple[tuple[str, str], ...] = (
 """Every kind of non-fault action: one rule each."""
 FAULT_KINDS = tuple(f"{actor}-{verb}" for actor, verb in FAULT_EFFECTS)
 """Faults share one rule, `fault(kind, pick)`, so that a run is not mostly faults."""
-
-
-SLAVE_AHEAD = (
-    "disagreement: a slave holding entries its master lost (its log is not a prefix of the master's) is "
-    "judged by content in the spec (in sync as soon as the master's log, with the entry being stored, has "
-    "the slave's as a prefix) and by offsets in the reference broker (a slave ahead is disconnected and "
-    "taken back once the master's log is as long again, whatever it holds)"
-)
-"""Why the lockstep does not let the master store a send under SYNC_MASTER while the slave's log is
-not a prefix of the master's: tests/mbt/test_differences.py pins both ways the sides differ there."""
-
-
-def known_difference(model: Model, state: State, action: Action) -> str | None:
-    """The reason `action` is left out of the lockstep, if it falls in a known difference."""
-    if (action.actor, action.verb) != ("master", "receive") or not model.config.waits_for_slave:
-        return None
-    master, slave = state.master, state.slave
-    if up(slave) and master.log[: len(slave.log)] != slave.log:
-        return SLAVE_AHEAD
-    return None
 
 
 class Mismatch(AssertionError):
@@ -102,8 +81,7 @@ class LockstepMachine(RuleBasedStateMachine):
         rule's precondition asks)."""
         state = self.lockstep.state
         if self._cached is None or self._cached[0] is not state:
-            actions = [a for a in self.model.actions(state) if known_difference(self.model, state, a) is None]
-            self._cached = (state, actions)
+            self._cached = (state, self.lockstep.actions())
         return self._cached[1]
 
     @precondition(lambda self: any(self.model.is_fault(a) for a in self.actions()))

@@ -8,13 +8,13 @@ import pytest
 
 from model_check.describe import fields
 from reference.abstraction import abstract
-from reference.world import Lockstep
+from reference.world import SLAVE_AHEAD, Lockstep
 from spec.actions import Action
 from spec.config import preset
 from spec.faults import FaultModel
 from spec.model import Model
 from spec.state import SEND_OK, SLAVE_NOT_AVAILABLE
-from tests.mbt.machines import SLAVE_AHEAD, Mismatch, mismatch_text
+from tests.mbt.machines import Mismatch, mismatch_text
 
 DIVERGED_SLAVE = (
     "disagreement: after a master power loss the slave holds an entry the master lost; once the master "
