@@ -148,7 +148,7 @@ class NodeCore:
         """End of what the shell has appended: the only bytes the core may read."""
         self.flushed_end = recovery.end
         self.now_ms = 0
-        self.offsets: dict[tuple[str, str], int] = _load_offsets(offsets)
+        self.offsets: dict[tuple[str, str], int] = parse_offsets(offsets)
         self._offsets_dirty = False
         self._last_flush_ms = 0
         self._last_offsets_ms = 0
@@ -309,7 +309,8 @@ def _pull_reply(request: m.PullRequest, status: str, next_offset: int, detail: s
     return m.PullReply(request.request_id, status, next_offset, (), detail)
 
 
-def _load_offsets(data: bytes | None) -> dict[tuple[str, str], int]:
+def parse_offsets(data: bytes | None) -> dict[tuple[str, str], int]:
+    """Consumer offsets as `consumerOffset.json` holds them: (group, topic) -> offset."""
     if not data:
         return {}
     return {(group, topic): int(offset) for group, topic, offset in json.loads(data)}

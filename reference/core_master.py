@@ -148,7 +148,7 @@ class MasterCore(NodeCore):
             if waiter.flush_status is None or waiter.replica_status is None:
                 still.append(waiter)
                 continue
-            status = waiter.replica_status if waiter.replica_status != m.SendStatus.SEND_OK else waiter.flush_status
+            status = reply_status(waiter.flush_status, waiter.replica_status)
             self._send(waiter.conn, m.SendReply(waiter.request_id, status, waiter.msg_id, waiter.queue_offset, ""))
         self._waiters = still
 
@@ -192,3 +192,15 @@ class MasterCore(NodeCore):
     def _on_disconnected(self, conn: int) -> None:
         self.slaves.pop(conn, None)
         self._waiters = [w for w in self._waiters if w.conn != conn]
+
+
+def reply_status(flush_status: str, replica_status: str) -> str:
+    """The status of a send whose two waits are settled: a replication failure overrides
+    a flush failure (RocketMQ's handleDiskFlushAndHA).
+
+    pre: flush_status in ("SEND_OK", "FLUSH_DISK_TIMEOUT")
+    pre: replica_status in ("SEND_OK", "FLUSH_SLAVE_TIMEOUT", "SLAVE_NOT_AVAILABLE")
+    post: (__return__ == "SEND_OK") == (flush_status == "SEND_OK" and replica_status == "SEND_OK")
+    post: replica_status == "SEND_OK" or __return__ == replica_status
+    """
+    return replica_status if replica_status != m.SendStatus.SEND_OK else flush_status

@@ -104,7 +104,14 @@ def next_message(producer: Producer, acked: bool) -> Producer:
 
 
 def bump(counts: tuple[int, ...], index: int, cap: int = 2) -> tuple[int, ...]:
-    """`counts` with entry `index` one higher, saturating at `cap` (2 means 'more than once')."""
+    """`counts` with entry `index` one higher, saturating at `cap` (2 means 'more than once').
+
+    pre: 0 <= index < len(counts)
+    pre: all(0 <= count <= cap for count in counts)
+    post: len(__return__) == len(counts)
+    post: __return__[index] == min(counts[index] + 1, cap)
+    post: all(new == old for i, (new, old) in enumerate(zip(__return__, counts)) if i != index)
+    """
     value = min(counts[index] + 1, cap)
     return counts[:index] + (value,) + counts[index + 1 :]
 
@@ -120,3 +127,15 @@ def settle(state: State, pending: tuple[Pending, ...]) -> State:
             status = send_status(held.flush, held.replication)
             network = add_packet(network, Packet(REPLY, held.msg, held.attempt, status))
     return state._replace(pending=tuple(kept), network=network)
+
+
+def committed_past(offsets: tuple[int, ...], queue: int, offset: int) -> tuple[int, ...]:
+    """`offsets` with `queue`'s moved just past `offset` (a commit); the others unchanged.
+
+    pre: 0 <= queue < len(offsets)
+    pre: offset >= 0
+    post: len(__return__) == len(offsets)
+    post: __return__[queue] == offset + 1
+    post: all(new == old for i, (new, old) in enumerate(zip(__return__, offsets)) if i != queue)
+    """
+    return offsets[:queue] + (offset + 1,) + offsets[queue + 1 :]

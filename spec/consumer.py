@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from spec.actions import Action, Effect, bump, up
+from spec.actions import Action, Effect, bump, committed_past, up
 from spec.broker import append_to_master
 from spec.state import (
     ACKED_UNPROCESSED,
@@ -190,13 +190,13 @@ def _commit(model: Model, state: State, queue: int, offset: int) -> State:
     """
     consumer = state.consumer
     assert consumer.next is not None
-    position = consumer.next[:queue] + (offset + 1,) + consumer.next[queue + 1 :]
+    position = committed_past(consumer.next, queue, offset)
     state = state._replace(consumer=consumer._replace(next=position))
     found = source(state)
     if found is None:
         return state
     name, node = found
-    offsets = node.offsets[:queue] + (offset + 1,) + node.offsets[queue + 1 :]
+    offsets = committed_past(node.offsets, queue, offset)
     if name == "slave":
         # Taken by the slave while the master is down: in its memory until persisted.
         lags = model.observed_in(state).slave_offsets_disk
