@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 import reference.cli
-from model_check import check_cmd, matrix_cmd
+from model_check import check_cmd, matrix_cmd, trace_cmd
 
 
 class UsageError(Exception):
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     check_cmd.register(subparsers)
     matrix_cmd.register(subparsers)
+    trace_cmd.register(subparsers)
     reference.cli.register(subparsers)
     return parser
 
