@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from model_check.check import HOLDS, INCOMPLETE, CheckResult, Step, Verdict
@@ -118,10 +117,6 @@ def to_json_data(result: CheckResult) -> dict[str, Any]:
             for v in result.verdicts
         ],
     }
-
-
-def to_json(result: CheckResult) -> str:
-    return json.dumps(to_json_data(result), indent=2)
 
 
 _PARTICIPANTS = ("Producer", "Master", "Slave", "Consumer")
