@@ -1,7 +1,8 @@
 """Named cluster settings, in RocketMQ's terms: the presets `noloss cluster` accepts.
 
-The spec defines presets of the same names for the checker; until the two are joined,
-this table is the broker's own copy and must say the same thing.
+They are the spec's presets (spec/config.py), read for their broker half: the master's
+brokerRole and flushDiskType and the slave's flushDiskType. Presets of RocketMQ 5.x are left
+out: the reference broker implements 4.x SYNC_MASTER only (no inSyncReplicas).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reference.core import FlushType, Role
+from spec.config import PRESETS as SPEC_PRESETS
+from spec.config import Config
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,13 +22,11 @@ class ClusterSettings:
     master_flush: FlushType
     slave_flush: FlushType
 
+    @staticmethod
+    def of(config: Config) -> ClusterSettings:
+        return ClusterSettings(Role(config.brokerRole), FlushType(config.flushDiskType), FlushType(config.slaveFlushDiskType))
 
-SYNC, ASYNC = FlushType.SYNC_FLUSH, FlushType.ASYNC_FLUSH
 
 PRESETS: dict[str, ClusterSettings] = {
-    "rocketmq-default": ClusterSettings(Role.ASYNC_MASTER, ASYNC, ASYNC),
-    "seed-strict": ClusterSettings(Role.SYNC_MASTER, SYNC, SYNC),
-    "sync-flush-async-master": ClusterSettings(Role.ASYNC_MASTER, SYNC, SYNC),
-    "async-flush-sync-master": ClusterSettings(Role.SYNC_MASTER, ASYNC, ASYNC),
-    "slave-async-flush": ClusterSettings(Role.SYNC_MASTER, SYNC, ASYNC),
+    name: ClusterSettings.of(config) for name, config in SPEC_PRESETS.items() if config.rocketmqVersion == 4
 }
