@@ -1,8 +1,10 @@
-"""Throughput and send latency of the reference broker, beside the disk's fsync rate.
+"""Throughput and send latency of the reference broker, beside the disk's fsync rate and
+beside Redis.
 
-Run: .venv/bin/python benchmarks/broker_throughput.py [--seconds 3] [--data-dir DIR]
+Run: .venv/bin/python benchmarks/broker_throughput.py [--seconds 3] [--data-dir DIR] [--side-by-side-only]
+(the Redis comparison needs the `bench` extra: pip install -e '.[bench]', and redis-server)
 
-For each setting (ASYNC_FLUSH+ASYNC_MASTER, SYNC_FLUSH+ASYNC_MASTER, seed-strict) it
+For each setting (ASYNC_FLUSH+ASYNC_MASTER, SYNC_FLUSH+ASYNC_MASTER, strict) it
 starts a master and a slave as processes on loopback and drives them with 1 and with 32
 concurrent producers (each its own connection, sync sends, 1 KiB bodies) for a fixed
 time, then prints messages/s, p50/p99 send latency, and how many
@@ -10,6 +12,15 @@ messages the master stored per fsync of its log. The limit beside them is what a
 plain loop writing 1 KiB and fsyncing sustains on the same disk: SYNC_FLUSH beats it
 only by sharing fsyncs between waiting sends (group commit). Not a test: figures depend
 on the machine; all processes run on it together (broker, slave and clients).
+
+Side by side, in the same run: a SYNC_FLUSH master (alone, no slave) and our own
+redis-server with `appendonly yes` + `appendfsync always` (every write fsynced before
+the reply, as SYNC_FLUSH), each driven by CLIENTS connections from one asyncio process
+sending 1 KiB bodies (SendRequest / XADD) for the same time, twice in turn. Printed:
+both rates and their ratio, the master's fsyncs and messages per fsync, and the CPU
+time the server process used per second of wall time (near 1.0: CPU-bound; well below:
+it waits for the disk) and per message. The load average is printed too: the machine
+may be shared.
 """
 
 from __future__ import annotations
@@ -17,22 +28,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from reference.client import AsyncProducer, SendStatus  # noqa: E402
-from reference.launch import start_cluster  # noqa: E402
-from reference.presets import PRESETS  # noqa: E402
+from noloss.reference import event_loop  # noqa: E402
+from noloss.reference.client import AsyncProducer, SendStatus  # noqa: E402
+from noloss.reference.core import FlushType, Role  # noqa: E402
+from noloss.reference.launch import broker_argv, start_broker, start_cluster  # noqa: E402
+from noloss.reference.presets import PRESETS  # noqa: E402
 
 SETTINGS = [
     ("ASYNC_FLUSH+ASYNC_MASTER", "rocketmq-default"),
     ("SYNC_FLUSH+ASYNC_MASTER", "sync-flush-async-master"),
-    ("seed-strict", "seed-strict"),
+    ("strict", "strict"),
 ]
 BODY = b"x" * 1024
+CLIENTS = 32
 
 
 def fsync_rate(directory: str, seconds: float) -> float:
@@ -53,7 +70,7 @@ def fsync_rate(directory: str, seconds: float) -> float:
 
 async def drive(address: str, producers: int, seconds: float) -> tuple[int, list[float]]:
     """Run `producers` concurrent sync senders for `seconds`; return sends and latencies."""
-    clients = [AsyncProducer(address) for _ in range(producers)]
+    clients = [AsyncProducer(address, send_timeout_ms=30_000) for _ in range(producers)]
     latencies: list[float] = []
     stop = time.perf_counter() + seconds
 
@@ -80,6 +97,94 @@ def master_fsyncs(log_path: str) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time process `pid` has used (all its threads)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
+
+
+def client_cpu() -> float:
+    """CPU time this process (the benchmark's clients) has used."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass
+class Row:
+    """One server under CLIENTS clients for a while."""
+
+    server: str
+    sent: int
+    wall: float
+    server_cpu: float
+    client_cpu: float
+    fsyncs: int | None = None
+
+    def line(self, turn: int, redis_rate: float) -> str:
+        rate = self.sent / self.wall
+        fsyncs = f"{self.fsyncs:>8}{self.sent / max(1, self.fsyncs):>11.1f}" if self.fsyncs is not None else f"{'':>19}"
+        cpu = f"{self.server_cpu / self.wall:>9.2f}{self.server_cpu / self.sent * 1e6:>8.0f}" if self.sent else f"{'':>17}"
+        client = f"{self.client_cpu / self.wall:>9.2f}{self.client_cpu / self.sent * 1e6:>8.0f}" if self.sent else f"{'':>17}"
+        return f"{turn:<5}{self.server:<30}{rate:>9,.0f}{rate / redis_rate:>8.2f}{fsyncs}{cpu}{client}"
+
+
+def measure(server: str, pid: int, run: Callable[[], int]) -> Row:
+    """Run the clients (`run` returns how many messages they sent), timing wall and CPU."""
+    server_cpu, own_cpu, started = cpu_seconds(pid), client_cpu(), time.perf_counter()
+    sent = run()
+    wall = time.perf_counter() - started
+    return Row(server, sent, wall, cpu_seconds(pid) - server_cpu, client_cpu() - own_cpu)
+
+
+def broker_side(root: str, name: str, loop: str, seconds: float) -> Row:
+    """A SYNC_FLUSH master alone, on event loop `loop`, under CLIENTS producers."""
+    log_path = os.path.join(root, f"{name}.log")
+    with open(log_path, "wb") as log:
+        argv = broker_argv(Role.ASYNC_MASTER, FlushType.SYNC_FLUSH, os.path.join(root, name), extra=("--event-loop", loop))
+        master = start_broker(argv, log)
+    try:
+        row = measure(f"broker SYNC_FLUSH, {loop}", master.process.pid, lambda: event_loop.run(drive(master.address, CLIENTS, seconds))[0])
+    finally:
+        master.stop()
+    row.fsyncs = master_fsyncs(log_path)
+    return row
+
+
+def redis_side(root: str, name: str, seconds: float) -> list[Row]:
+    """Our own Redis (appendfsync always) under CLIENTS XADD clients: from Python (the same
+    kind of client as the broker's), then from redis-benchmark (C) if it is installed."""
+    from redis_peer import c_client_xadd, drive_xadd, has_c_client, private_redis
+
+    with private_redis(os.path.join(root, name)) as (port, pid):
+        rows = [measure("redis always, redis-py", pid, lambda: event_loop.run(drive_xadd(port, CLIENTS, BODY, seconds))[0])]
+        if has_c_client():
+            # About as long as the other runs; its client CPU is another process's, not counted.
+            requests = max(1000, rows[0].sent * 2)
+            rows.append(measure("redis always, redis-benchmark", pid, lambda: c_client_xadd(port, CLIENTS, BODY, requests)))
+    return rows
+
+
+def side_by_side(root: str, seconds: float) -> None:
+    """The broker on each event loop and Redis, in turn, twice."""
+    loops = ["asyncio", "uvloop"] if event_loop.available() else ["asyncio"]
+    print(f"\nside by side: {CLIENTS} clients ({event_loop.resolve('auto')} loop for Python clients), {len(BODY)} B bodies, every write fsynced before its reply")
+    print(f"({load()})")
+    print(f"{'turn':<5}{'server':<30}{'msgs/s':>9}{'x redis':>8}{'fsyncs':>8}{'msgs/fsync':>11}{'srv cpu':>9}{'us/msg':>8}{'cli cpu':>9}{'us/msg':>8}")
+    for turn in (1, 2):
+        rows = [broker_side(root, f"broker-{loop}-{turn}", loop, seconds) for loop in loops]
+        rows += redis_side(root, f"redis-{turn}", seconds)
+        redis_rate = next(row.sent / row.wall for row in rows if row.server == "redis always, redis-py")
+        for row in rows:
+            print(row.line(turn, redis_rate), flush=True)
+    print(f"({load()}; cpu columns: CPU seconds per wall second, and per message)")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -89,9 +194,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="per measurement")
     parser.add_argument("--data-dir", default=None, help="where the brokers keep their logs (default: a temp dir)")
+    parser.add_argument("--side-by-side-only", action="store_true", help="only the comparison with Redis")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.data_dir) as root:
         limit = fsync_rate(root, args.seconds)
+        if args.side_by_side_only:
+            print(f"disk limit: {limit:,.0f} fsyncs/s (1 KiB write + fsync loop)")
+            side_by_side(root, args.seconds)
+            return 0
         print(f"disk limit: {limit:,.0f} fsyncs/s (1 KiB write + fsync loop)")
         print(f"{'setting':<26}{'producers':>10}{'msgs/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'x fsync':>9}{'msgs/fsync':>11}")
         for label, preset in SETTINGS:
@@ -111,6 +221,7 @@ def main() -> int:
                 p50, p99 = percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000
                 per_fsync = sent / max(1, master_fsyncs(log_path))
                 print(f"{label:<26}{producers:>10}{rate:>10,.0f}{p50:>9.2f}{p99:>9.2f}{rate / limit:>9.2f}{per_fsync:>11.1f}", flush=True)
+        side_by_side(root, args.seconds)
     return 0
 
 

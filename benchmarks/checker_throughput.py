@@ -1,118 +1,154 @@
-"""Checker throughput: the networkx-graph explorer against a plain-dict BFS, same successor function.
+"""Checker throughput and memory: the old networkx explorer against the compact one, one run.
 
-    .venv/bin/python benchmarks/checker_throughput.py [--max-states N] [--workloads any-1,any-2]
+    .venv/bin/python benchmarks/checker_throughput.py [--workloads any-1,any-2] [--variants ...] [--matrix]
 
-For each workload it runs, each in a fresh process (so peak memory is its own):
-  graph  model_check.explore: states in a networkx DiGraph with action-labelled edges, BFS
-         parents, every invariant on every state;
-  plain  the same BFS and invariant checks with a dict of states and parent pointers only.
-and prints states, transitions, seconds, states/s and peak RSS, and the graph/plain ratios.
-`any-2` (seed-strict, all fault kinds, --max-faults 2) is larger than memory allows here, so it
-is explored up to --max-states and marked 'bounded': the rate is real, the run is not a proof.
+Model: the strict preset with every fault kind (`any-1`: at most one fault, `any-2`: two).
+Each (workload, variant) runs in a fresh process, so its peak memory is its own:
+  networkx     the explorer before the compact store (benchmarks/networkx_explorer.py):
+               states as NamedTuples, every edge in a networkx DiGraph;
+  compact      model_check.explore: encoded states in an arena, CSR edges, parents in arrays;
+  fingerprint  the same with 64-bit fingerprints instead of states (TLC's mode);
+  partitioned  model_check.partition on every core: states owned by hash, one process each;
+  spec-only    a BFS that keeps the states in a plain set and nothing else, with the same
+               invariant checks: what the spec's successor function alone costs, the ceiling
+               of any explorer that calls it.
+Every variant checks every invariant on every state. Printed per run: states, transitions,
+wall and CPU seconds, states per CPU second (the fair rate when other work shares the
+cores), peak RSS, and what the explorer keeps per state (compact variants).
+`--matrix` also times the default matrix (every preset x every single-fault scenario).
+The machine's load (`uptime`) is printed before and after: other work shares the cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from model_check.explore import explore  # noqa: E402
-from spec.config import preset  # noqa: E402
-from spec.faults import FAULT_KINDS, FaultModel  # noqa: E402
-from spec.model import Model  # noqa: E402
-from spec.properties import ALWAYS  # noqa: E402
+from benchmarks.networkx_explorer import explore_into_networkx  # noqa: E402
+from noloss.model_check.explore import Watch, explore  # noqa: E402
+from noloss.model_check.matrix import run_matrix  # noqa: E402
+from noloss.model_check.scenarios import DEFAULT_SCENARIOS  # noqa: E402
+from noloss.spec.config import PRESETS, preset  # noqa: E402
+from noloss.spec.faults import FAULT_KINDS, FaultModel  # noqa: E402
+from noloss.spec.model import Model  # noqa: E402
 
-WORKLOADS = {
-    "any-1": lambda: FaultModel.of(FAULT_KINDS, 1),
-    "any-2": lambda: FaultModel.of(FAULT_KINDS, 2),
-}
+PRESET = "strict"
+FAULT_BOUND = {"any-1": 1, "any-2": 2}
+VARIANTS = ("compact", "networkx", "spec-only", "fingerprint", "partitioned")
 
 
-def plain_bfs(model: Model, max_states: int | None) -> tuple[int, int, bool]:
-    """BFS with a dict of states -> parent id and the same invariant checks; no graph."""
-    invariants = [p.predicate for p in model.properties() if p.kind == ALWAYS]
-    initial = model.init_states()
-    parent: dict[object, int] = {}
-    order: list[object] = []
-    for state in initial:
-        parent[state] = -1
-        order.append(state)
-    frontier = list(initial)
+def spec_only(model: Model) -> tuple[int, int]:
+    """(states, transitions) of a BFS keeping only a set of the states."""
+    watch = Watch(model)
+    seen = set(model.init_states())
+    frontier = list(seen)
     transitions = 0
-    complete = True
-    violations = 0
-    parts: dict[object, object] = {}  # the same interning of state parts as the explorer does
     while frontier:
         following = []
         for state in frontier:
-            here = parent[state]
             for action in model.actions(state):
                 successor = model.next_state(state, action)
                 transitions += 1
-                if successor in parent:
-                    continue
-                if max_states is not None and len(order) >= max_states:
-                    complete = False
-                    continue
-                successor = type(successor)._make(parts.setdefault(part, part) for part in successor)
-                parent[successor] = here
-                order.append(successor)
-                violations += sum(1 for check in invariants if not check(model, successor))
-                following.append(successor)
+                if successor not in seen:
+                    seen.add(successor)
+                    watch.see(0, successor)
+                    following.append(successor)
         frontier = following
-    return len(order), transitions, complete
+    return len(seen), transitions
 
 
-def measure(variant: str, workload: str, max_states: int | None) -> dict[str, object]:
-    model = Model(preset("seed-strict"), WORKLOADS[workload]())
+def measure(variant: str, workload: str) -> dict[str, Any]:
+    config, faults = preset(PRESET), FaultModel.of(FAULT_KINDS, FAULT_BOUND[workload])
+    model = Model(config, faults)
     started = time.perf_counter()
-    if variant == "graph":
-        stats = explore(model, max_states=max_states).stats
-        states, transitions, complete = stats.states, stats.transitions, stats.complete
+    kept = 0
+    omission = None
+    if variant == "networkx":
+        states, transitions = explore_into_networkx(model)
+    elif variant == "spec-only":
+        states, transitions = spec_only(model)
+    elif variant == "partitioned":
+        from noloss.model_check.partition import explore_partitioned
+
+        result = explore_partitioned(lambda: Model(config, faults), workers=os.cpu_count() or 1)
+        states, transitions = result.stats.states, result.stats.transitions
     else:
-        states, transitions, complete = plain_bfs(model, max_states)
+        stats = explore(model, fingerprint=variant == "fingerprint").stats
+        states, transitions, kept, omission = stats.states, stats.transitions, stats.kept_bytes, stats.omission_probability
     seconds = time.perf_counter() - started
+    cpu = sum(
+        usage.ru_utime + usage.ru_stime
+        for usage in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
+    )
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"states": states, "transitions": transitions, "seconds": seconds, "complete": complete, "peak_mib": peak_mib}
+    children_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {
+        "states": states,
+        "transitions": transitions,
+        "seconds": seconds,
+        "cpu": cpu,
+        "peak_mib": peak_mib + children_mib,
+        "kept": kept,
+        "omission": omission,
+    }
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def report(workload: str, variant: str, figures: dict[str, Any]) -> None:
+    states, seconds, kept = int(figures["states"]), float(figures["seconds"]), int(figures["kept"])
+    per_state = f"{kept / states:>8.0f}" if kept else f"{'-':>8}"
+    omission = f"  omission p <= {figures['omission']:.1e}" if figures["omission"] is not None else ""
+    cpu = float(figures["cpu"])
+    print(
+        f"{workload:<6} {variant:<12} {states:>11,} {figures['transitions']:>12,} {seconds:>8.1f} {cpu:>8.1f} "
+        f"{states / cpu:>10,.0f} {figures['peak_mib']:>9,.0f} {per_state}{omission}"
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workloads", default="any-1,any-2")
-    parser.add_argument("--max-states", type=int, default=1_500_000, help="bound for workloads too large to close")
+    parser.add_argument("--workloads", default="any-1")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--matrix", action="store_true", help="also time the default matrix")
     parser.add_argument("--child", nargs=2, metavar=("VARIANT", "WORKLOAD"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        variant, workload = args.child
-        bound = None if workload == "any-1" else args.max_states
-        print(json.dumps(measure(variant, workload, bound)))
+        print(json.dumps(measure(*args.child)))
         return 0
-    print("seed-strict, every fault kind; one process per run, one core each")
-    print(f"{'workload':<8} {'variant':<6} {'states':>10} {'transitions':>12} {'seconds':>8} {'states/s':>9} {'peak MiB':>9}")
+    print(f"load before: {uptime()}")
+    print(f"{PRESET}, every fault kind; one fresh process per run; cores: {os.cpu_count()}")
+    print("seconds: wall; cpu: CPU seconds of the run's processes (a shared machine slows the wall clock)")
+    print(
+        f"{'faults':<6} {'variant':<12} {'states':>11} {'transitions':>12} {'seconds':>8} {'cpu':>8} "
+        f"{'states/cpu-s':>10} {'peak MiB':>9} {'B/state':>8}"
+    )
     for workload in args.workloads.split(","):
-        figures = {}
-        for variant in ("graph", "plain"):
-            command = [sys.executable, __file__, "--child", variant, workload, "--max-states", str(args.max_states)]
-            figures[variant] = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
-            f = figures[variant]
-            note = "" if f["complete"] else "  bounded (not closed)"
-            rate = f["states"] / f["seconds"]
-            print(
-                f"{workload:<8} {variant:<6} {f['states']:>10,} {f['transitions']:>12,} {f['seconds']:>8.1f} "
-                f"{rate:>9,.0f} {f['peak_mib']:>9,.0f}{note}"
-            )
-        graph, plain = figures["graph"], figures["plain"]
+        for variant in args.variants.split(","):
+            if variant == "networkx" and workload != "any-1":
+                print(f"{workload:<6} {variant:<12} (skipped: it does not close in this machine's memory)")
+                continue
+            command = [sys.executable, __file__, "--child", variant, workload]
+            output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+            report(workload, variant, json.loads(output))
+    if args.matrix:
+        matrix = run_matrix(list(PRESETS), list(DEFAULT_SCENARIOS))
         print(
-            f"{workload:<8} graph/plain: time x{graph['seconds'] / plain['seconds']:.2f}, "
-            f"peak memory x{graph['peak_mib'] / plain['peak_mib']:.2f}"
+            f"default matrix: {len(matrix.cells)} cells ({matrix.explored} models), {matrix.jobs} jobs: "
+            f"{matrix.seconds:.1f} s wall"
         )
+    print(f"load after: {uptime()}")
     return 0
 
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/matrix_time.py [--jobs N]
 
-The aim (issue 3): the default `noloss matrix` finishes in under 60 s on a 2-core machine.
+The aim: the default `noloss matrix` finishes in under 60 s on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from model_check.matrix import run_matrix  # noqa: E402
-from model_check.scenarios import DEFAULT_SCENARIOS  # noqa: E402
-from spec.config import PRESETS  # noqa: E402
+from noloss.model_check.matrix import run_matrix  # noqa: E402
+from noloss.model_check.scenarios import DEFAULT_SCENARIOS  # noqa: E402
+from noloss.spec.config import PRESETS  # noqa: E402
 
 
 def main() -> int:

@@ -9,17 +9,17 @@ closed graph has none. Every counterexample replays through the spec (`replay`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from model_check.explore import Exploration, Stats, explore
-from model_check.liveness import find_lasso
-from spec.actions import Action
-from spec.faults import FaultModel
-from spec.config import Config
-from spec.model import Model
-from spec.properties import ALWAYS, EVENTUALLY, SOMETIMES
-from spec.state import State
+from noloss.model_check.explore import Exploration, Stats, explore
+from noloss.model_check.liveness import find_lasso
+from noloss.model_check.partition import PartitionedExploration, explore_partitioned
+from noloss.spec.actions import Action
+from noloss.spec.faults import FaultModel
+from noloss.spec.config import Config
+from noloss.spec.model import Model
+from noloss.model_check.kinds import ALWAYS, EVENTUALLY, SOMETIMES
+from noloss.spec.state import State
 
 HOLDS = "holds"
 VIOLATED = "VIOLATED"
@@ -62,7 +62,7 @@ class CheckResult:
 
     @property
     def exit_code(self) -> int:
-        """0 every property holds, 1 one is violated, 3 a bound stopped the run (DESIGN.md)."""
+        """0 every property holds, 1 one is violated, 3 a bound stopped the run (see noloss.cli.errors)."""
         if self.violated:
             return 1
         if any(v.status == INCOMPLETE for v in self.verdicts):
@@ -88,13 +88,14 @@ def replay(model: Model, initial: State, steps: tuple[Step, ...]) -> State:
     return state
 
 
-def _steps(exploration: Exploration[State, Action], node: int) -> tuple[Step, ...]:
+def _steps(exploration: Findings, node: int) -> tuple[Step, ...]:
     return tuple(Step(action, state) for action, state in exploration.path_to(node))
 
 
-def verdicts_of(
-    model: Model, exploration: Exploration[State, Action], only: frozenset[str] | None = None
-) -> tuple[Verdict, ...]:
+Findings = Exploration[State, Action] | PartitionedExploration[State, Action]
+
+
+def verdicts_of(model: Model, exploration: Findings, only: frozenset[str] | None = None) -> tuple[Verdict, ...]:
     """One verdict per property of the model (or per property named in `only`)."""
     complete = exploration.stats.complete
     verdicts = []
@@ -108,7 +109,9 @@ def verdicts_of(
             else:
                 verdict = Verdict(prop.name, prop.kind, prop.statement, HOLDS if complete else INCOMPLETE, None)
         elif prop.kind == EVENTUALLY:
-            verdict = _liveness_verdict(model, exploration, prop.name, prop.kind, prop.statement, prop.predicate)
+            if not isinstance(exploration, Exploration):
+                raise ValueError("liveness needs the whole graph in one process: check it with one worker")
+            verdict = _liveness_verdict(model, exploration, prop.name, prop.kind, prop.statement)
         elif prop.kind == SOMETIMES:
             if prop.name in exploration.first_witness:
                 status = HOLDS
@@ -127,12 +130,11 @@ def _liveness_verdict(
     name: str,
     kind: str,
     statement: str,
-    goal: Callable[[Model, State], bool],
 ) -> Verdict:
     if not exploration.stats.complete:
         # A bound cut the graph: its frontier looks like deadlocks, so nothing can be concluded.
         return Verdict(name, kind, statement, INCOMPLETE, None)
-    lasso = find_lasso(model, exploration, goal, Model.is_fault)
+    lasso = find_lasso(model, exploration, name, Model.is_fault)
     if lasso is None:
         return Verdict(name, kind, statement, HOLDS, None)
     steps = tuple(Step(action, state) for action, state in lasso.prefix + lasso.cycle)
@@ -146,11 +148,34 @@ def check(
     max_depth: int | None = None,
     progress: bool = False,
     only: frozenset[str] | None = None,
+    fingerprint: bool = False,
+    workers: int = 1,
+    reduce: bool = True,
 ) -> CheckResult:
-    """Explore the model of `config` under `faults` and judge every property (or those in `only`)."""
-    model = Model(config, faults)
-    exploration = explore(model, max_states=max_states, max_depth=max_depth, progress=progress)
-    initial = exploration.states[exploration.initial[0]]
+    """Explore the model of `config` under `faults` and judge every property (or those in `only`).
+
+    With `fingerprint`, states are kept as 64-bit hashes (Stats.omission_probability says how
+    likely a collision hid one); counterexamples are replayed through the spec all the same.
+    With `workers` > 1 the states are shared among that many processes (model_check.partition):
+    no bounds, no fingerprints, and no liveness property may be selected (ValueError).
+    `reduce=False` explores the model without its reductions (spec/reductions.py).
+    """
+    model = Model(config, faults, reduce)
+    liveness = any(p.kind == EVENTUALLY and (only is None or p.name in only) for p in model.properties())
+    exploration: Findings
+    if workers > 1:
+        if liveness or fingerprint or max_states is not None or max_depth is not None:
+            raise ValueError(
+                "several workers check always- and sometimes-properties only, without bounds or fingerprints: "
+                "select them with --properties"
+            )
+        exploration = explore_partitioned(lambda: Model(config, faults, reduce), workers)
+        initial = model.init_states()[0]
+    else:
+        exploration = explore(
+            model, max_states=max_states, max_depth=max_depth, progress=progress, fingerprint=fingerprint, keep_edges=liveness
+        )
+        initial = exploration.state(exploration.initial[0])
     verdicts = verdicts_of(model, exploration, only)
     for verdict in verdicts:
         if verdict.counterexample is not None:

@@ -7,8 +7,8 @@ paths whose text changed.
 
 from __future__ import annotations
 
-from spec.faults import FAULT_KINDS
-from spec.state import (
+from noloss.spec.faults import FAULT_KINDS
+from noloss.spec.state import (
     STAGE_NAMES,
     STATUS_NAMES,
     TOPIC_NAMES,
@@ -47,10 +47,10 @@ def packet_text(packet: Packet) -> str:
     return f"reply m{packet.msg} #{packet.attempt} {STATUS_NAMES[packet.status]}"
 
 
-def pending_text(held: Pending) -> str:
+def pending_text(request: Pending) -> str:
     return (
-        f"m{held.msg} #{held.attempt} at {held.position}: flush {_GUARANTEE[held.flush]}, "
-        f"slave {_GUARANTEE[held.replication]}"
+        f"m{request.msg} #{request.attempt} at {request.position}: flush {_GUARANTEE[request.flush]}, "
+        f"slave {_GUARANTEE[request.replication]}"
     )
 
 
@@ -82,17 +82,18 @@ def _counts(values: tuple[int, ...]) -> str:
 def fields(state: State) -> dict[str, str]:
     """Every part of `state` as `path -> short text`, in a fixed order."""
     producer = state.producer
-    acked = [f"m{m}" for m in range(len(state.delivered)) if producer.acked >> m & 1]
+    acked = [f"m{m}" for m in range(len(state.processed)) if producer.acked >> m & 1]
     out = {
         "producer.sending": f"m{producer.current}" + (" (awaiting reply)" if producer.waiting else ""),
         "producer.acknowledged": "[" + ", ".join(acked) + "]",
     }
     out.update(_node_fields("master", state.master))
-    out["master.held replies"] = "[" + "; ".join(pending_text(held) for held in state.pending) + "]"
+    out["master.held replies"] = "[" + "; ".join(pending_text(request) for request in state.pending) + "]"
     out.update(_node_fields("slave", state.slave))
+    out["slave.linked"] = "yes" if state.slave_linked else "no (the master checks its log at reconnect)"
     out.update(_consumer_fields(state.consumer))
     out["network"] = "[" + ", ".join(packet_text(packet) for packet in state.network) + "]"
-    out["processed"] = _counts(state.delivered)
+    out["processed"] = _counts(state.processed)
     out["effects"] = _counts(state.effects)
     out["faults"] = ", ".join(f"{kind}×{n}" for kind, n in zip(FAULT_KINDS, state.faults) if n) or "none"
     return out

@@ -8,12 +8,12 @@ which they differ; the classes no preset prevents are explained in words.
 
 from __future__ import annotations
 
-from model_check.check import HOLDS, Verdict
-from model_check.matrix import Cell, Matrix
-from model_check.matrix_names import counterexample_name
-from spec.config import PRESETS
-from spec.model import Model
-from spec.properties import lost_messages
+from noloss.model_check.check import HOLDS, Verdict
+from noloss.model_check.matrix import Cell, Matrix
+from noloss.model_check.matrix_names import counterexample_name
+from noloss.spec.config import Config
+from noloss.spec.model import Model
+from noloss.spec.properties import lost_messages
 
 COUNTEREXAMPLES = "counterexamples"
 _AT_LEAST_ONCE = (
@@ -24,7 +24,7 @@ _AT_LEAST_ONCE = (
     "where ExactlyOnceEffect holds in every scenario."
 )
 _EARLY_ACK = (
-    "The listener returned CONSUME_SUCCESS before its work was done (`ackBeforeProcess=true`). "
+    "The listener returned CONSUME_SUCCESS before its work was done (`commitBeforeProcess=true`). "
     "Return CONSUME_SUCCESS only after the business logic has finished: every other preset does."
 )
 _SKIPPED_OFFSET = (
@@ -38,9 +38,8 @@ _SKIPPED_OFFSET = (
 )
 
 
-def _differences(preset_name: str, other: str) -> str:
-    mine, theirs = PRESETS[preset_name].settings(), PRESETS[other].settings()
-    changed = [f"{key}={value}" for key, value in theirs.items() if mine[key] != value]
+def _differences(mine: Config, theirs: Config) -> str:
+    changed = [f"{key}={value}" for key, value in theirs.settings().items() if mine.settings()[key] != value]
     return ", ".join(changed) or "the same settings"
 
 
@@ -66,7 +65,7 @@ def prevention(matrix: Matrix, cell: Cell, verdict: Verdict) -> str:
     if _is_skipped_offset(cell, verdict):
         return _SKIPPED_OFFSET
     keeping = [
-        other.preset
+        other
         for other in matrix.cells
         if other.scenario == cell.scenario
         and any(v.name == verdict.name and v.status == HOLDS for v in other.result.verdicts)
@@ -74,7 +73,7 @@ def prevention(matrix: Matrix, cell: Cell, verdict: Verdict) -> str:
     if not keeping:
         return f"No preset in the matrix keeps {verdict.name} under {cell.scenario}."
     lines = [f"Under {cell.scenario}, these presets keep {verdict.name} (what they set differently):"]
-    lines += [f"- `{name}`: {_differences(cell.preset, name)}" for name in keeping]
+    lines += [f"- `{other.preset}`: {_differences(cell.result.config, other.result.config)}" for other in keeping]
     return "\n".join(lines)
 
 

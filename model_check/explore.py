@@ -1,15 +1,20 @@
-"""Breadth-first exploration of every reachable state, kept as a networkx DiGraph.
+"""Breadth-first exploration of every reachable state, kept compactly.
 
-Nodes are compact ints (discovery order); each edge carries `a`, the id of its action in
-`Exploration.actions`. Every invariant is checked on every state as it is discovered, and
-the BFS parent of each state is kept, so the first violating state found is at the least
-depth and the path to it is a shortest counterexample. A state or depth bound stops the run
-early and marks it incomplete: then only violations are conclusive, never a 'holds'.
+States are kept encoded (model_check.codec) in a store without a Python object per state
+(model_check.store); nodes are ints in discovery order. Every invariant is checked on every
+state as it is discovered, and the BFS parent of each state (and the action leading to it)
+is kept in arrays, so the first violating state found is at the least depth and the path to
+it is a shortest counterexample. Safety needs nothing more; for liveness the explorer also
+keeps every transition as CSR arrays (node -> its run of targets and action ids) and, per
+`eventually` property, which states do not meet its goal.
+
+A state or depth bound stops the run early and marks it incomplete: then only violations
+are conclusive, never a 'holds'. In fingerprint mode only a 64-bit hash of each state is
+kept; paths and states are rebuilt by replaying actions from the initial state.
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from array import array
 from collections.abc import Callable, Hashable, Sequence
@@ -18,7 +23,10 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import networkx as nx
 
-from spec.properties import ALWAYS, SOMETIMES
+from noloss.model_check.codec import Codec, codec_for
+from noloss.model_check.progress import Progress, wanted
+from noloss.model_check.store import ExactStore, FingerprintStore
+from noloss.model_check.kinds import ALWAYS, EVENTUALLY, SOMETIMES
 
 S = TypeVar("S", bound=Hashable)
 A = TypeVar("A", bound=Hashable)
@@ -52,57 +60,107 @@ class Stats:
     depth: int  # BFS depth of the deepest state
     seconds: float
     complete: bool  # False: a bound stopped the run before the graph was closed
+    kept_bytes: int = 0  # memory of what the explorer keeps: store, parents, edges, goal flags
+    omission_probability: float | None = None  # fingerprint mode: bound on a missed state
 
     @property
     def states_per_second(self) -> float:
         return self.states / self.seconds if self.seconds > 0 else float(self.states)
 
 
+@dataclass(frozen=True, slots=True)
+class Edges:
+    """Every transition applied, as CSR arrays: node n's run is starts[n]:starts[n+1]."""
+
+    starts: array  # type: ignore[type-arg]  # one entry per expanded node, plus the end
+    targets: array  # type: ignore[type-arg]
+    actions: array  # type: ignore[type-arg]  # action ids
+
+    def out(self, node: int) -> range:
+        """Indexes into targets/actions of `node`'s transitions (none if it was not expanded)."""
+        if node + 1 >= len(self.starts):
+            return range(0)
+        return range(self.starts[node], self.starts[node + 1])
+
+    def nbytes(self) -> int:
+        return sum(part.itemsize * len(part) for part in (self.starts, self.targets, self.actions))
+
+
 @dataclass
 class Exploration(Generic[S, A]):
-    """The explored graph and what was found on it."""
+    """What was explored and found: node ids, BFS parents, edges, first violations."""
 
-    graph: nx.DiGraph
-    states: list[S]  # node id -> state
-    actions: list[A]  # action id -> action (edge attribute `a`)
+    model: CheckableModel[S, A]
+    codec: Codec[S]
+    store: ExactStore | FingerprintStore
+    roots: dict[int, S]  # node id -> initial state
+    actions: list[A]  # action id -> action
     parent: array  # type: ignore[type-arg]  # node id -> BFS parent id (-1 for initial states)
     parent_action: array  # type: ignore[type-arg]  # node id -> action id of the BFS tree edge
-    initial: list[int]
+    edges: Edges | None  # None when no liveness property asked for them
+    unmet: dict[str, bytearray]  # eventually-property -> node id -> 1 where its goal is false
     stats: Stats
     first_violation: dict[str, int] = field(default_factory=dict)  # always-property -> node id
     first_witness: dict[str, int] = field(default_factory=dict)  # sometimes-property -> node id
 
+    @property
+    def initial(self) -> list[int]:
+        return list(self.roots)
+
     def path_to(self, node: int) -> list[tuple[A, S]]:
-        """The BFS-tree path from an initial state to `node`: a shortest one."""
-        steps: list[tuple[A, S]] = []
+        """The BFS-tree path from an initial state to `node` (a shortest one), replayed."""
+        action_ids: list[int] = []
         while self.parent[node] >= 0:
-            steps.append((self.actions[self.parent_action[node]], self.states[node]))
+            action_ids.append(self.parent_action[node])
             node = self.parent[node]
-        steps.reverse()
+        state = self.roots[node]
+        steps: list[tuple[A, S]] = []
+        for action_id in reversed(action_ids):
+            action = self.actions[action_id]
+            state = self.model.next_state(state, action)
+            steps.append((action, state))
         return steps
 
+    def state(self, node: int) -> S:
+        if isinstance(self.store, ExactStore):
+            return self.codec.decode(self.store[node])
+        path = self.path_to(node)
+        return path[-1][1] if path else self.roots[node]
 
-class Progress:
-    """Progress on stderr for runs longer than a second: states, states/s, queue depth."""
+    def graph(self) -> nx.DiGraph:
+        """The explored graph for networkx (edge attribute `a`: the action id), e.g. for exports."""
+        if self.edges is None:
+            raise ValueError("this exploration kept no edges")
+        graph = nx.DiGraph()
+        graph.add_nodes_from(range(self.stats.states))
+        edges = self.edges
+        graph.add_edges_from(
+            (node, edges.targets[index], {"a": edges.actions[index]})
+            for node in range(len(edges.starts) - 1)
+            for index in edges.out(node)
+        )
+        return graph
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.start = time.perf_counter()
-        self.next_report = self.start + 1.0
-        self.printed = False
 
-    def tick(self, states: int, queue: int, depth: int) -> None:
-        now = time.perf_counter()
-        if not self.enabled or now < self.next_report:
-            return
-        self.next_report = now + 1.0
-        rate = states / (now - self.start)
-        print(f"\rexplored {states:,} states  {rate:,.0f}/s  queue {queue:,}  depth {depth}", end="", file=sys.stderr)
-        self.printed = True
+class Watch(Generic[S]):
+    """The always- and sometimes-properties, judged on each state as it is discovered."""
 
-    def done(self) -> None:
-        if self.printed:
-            print(file=sys.stderr)
+    def __init__(self, model: CheckableModel[S, Any]) -> None:
+        self.model = model
+        props = list(model.properties())
+        self.invariants = [(p.name, p.predicate) for p in props if p.kind == ALWAYS]
+        self.sometimes = [(p.name, p.predicate) for p in props if p.kind == SOMETIMES]
+        self.first_violation: dict[str, int] = {}  # always-property -> first node breaking it
+        self.first_witness: dict[str, int] = {}  # sometimes-property -> first node having it
+
+    def see(self, node: int, state: S) -> None:
+        model = self.model
+        for name, predicate in self.invariants:
+            if name not in self.first_violation and not predicate(model, state):
+                self.first_violation[name] = node
+        for name, predicate in self.sometimes:
+            if name not in self.first_witness and predicate(model, state):
+                self.first_witness[name] = node
 
 
 def explore(
@@ -110,61 +168,44 @@ def explore(
     max_states: int | None = None,
     max_depth: int | None = None,
     progress: bool = False,
+    fingerprint: bool = False,
+    keep_edges: bool = True,
 ) -> Exploration[S, A]:
     """Explore every state reachable from the initial states, checking every property on each."""
     started = time.perf_counter()
-    reporter = Progress(progress)
-    props = list(model.properties())
-    invariants = [(p.name, p.predicate) for p in props if p.kind == ALWAYS]
-    sometimes = [(p.name, p.predicate) for p in props if p.kind == SOMETIMES]
-    graph = nx.DiGraph()
-    ids: dict[S, int] = {}
-    states: list[S] = []
+    reporter = Progress(wanted(progress))
+    watch = Watch(model)
+    goals = [(p.name, p.predicate, bytearray()) for p in model.properties() if p.kind == EVENTUALLY]
+    initial_states = list(model.init_states())
+    codec = codec_for(initial_states[0])
+    encode, decode = codec.encode, codec.decode
+    store: ExactStore | FingerprintStore = FingerprintStore() if fingerprint else ExactStore()
+    add = store.add
     action_ids: dict[A, int] = {}
     actions: list[A] = []
-    parent = array("l")
-    parent_action = array("l")
-    first_violation: dict[str, int] = {}
-    first_witness: dict[str, int] = {}
-    # Edges are written straight into the graph's adjacency dicts (what add_edge does, minus
-    # its per-call checks): this loop is the checker's hot path.
-    successors_of = graph._succ
-    predecessors_of = graph._pred
-    node_attributes = graph._node
-    # Memory: every node shares one (empty, never written) attribute dict, and every edge of
-    # one action shares one read-only label dict {"a": id}; a dict per edge would double
-    # the graph's size. Sub-values of states (a node's log, the producer, ...) are interned so
-    # that equal parts of different states are one object.
-    no_attributes: dict[str, object] = {}
-    labels: list[dict[str, int]] = []
-    parts: dict[object, object] = {}
+    parent = array("i")
+    parent_action = array("i")
+    edges = Edges(array("q", [0]), array("i"), array("i")) if keep_edges else None
+    limit = max_states if max_states is not None else -1
 
-    def intern(state: S) -> S:
-        if not isinstance(state, tuple) or not hasattr(state, "_fields"):
-            return state
-        shared = tuple(parts.setdefault(part, part) for part in state)
-        return type(state)._make(shared)  # type: ignore[attr-defined, no-any-return]
-
-    def discover(state: S, parent_id: int, action_id: int) -> int:
-        node = len(states)
-        state = intern(state)
-        ids[state] = node
-        states.append(state)
+    def discover(node: int, state: S, parent_id: int, action_id: int) -> None:
         parent.append(parent_id)
         parent_action.append(action_id)
-        node_attributes[node] = no_attributes
-        successors_of[node] = {}
-        predecessors_of[node] = {}
-        for name, predicate in invariants:
-            if name not in first_violation and not predicate(model, state):
-                first_violation[name] = node
-        for name, predicate in sometimes:
-            if name not in first_witness and predicate(model, state):
-                first_witness[name] = node
-        return node
+        watch.see(node, state)
+        for _, goal, unmet in goals:
+            unmet.append(0 if goal(model, state) else 1)
 
-    initial = [discover(state, -1, -1) for state in model.init_states() if state not in ids]
-    frontier = list(initial)
+    roots: dict[int, S] = {}
+    frontier = array("i")
+    keys: list[bytes] = []  # fingerprint mode: the frontier's encodings (the store has none)
+    for state in initial_states:
+        key = encode(state)
+        node, new = add(key, True)
+        if new:
+            roots[node] = state
+            discover(node, state, -1, -1)
+            frontier.append(node)
+            keys.append(key)
     depth = 0
     transitions = 0
     complete = True
@@ -172,10 +213,11 @@ def explore(
         if max_depth is not None and depth >= max_depth:
             complete = False
             break
-        following: list[int] = []
-        for node in frontier:
-            state = states[node]
-            out = successors_of[node]
+        reporter.level(len(frontier))
+        following = array("i")
+        following_keys: list[bytes] = []
+        for position, node in enumerate(frontier):
+            state = decode(keys[position] if fingerprint else store[node])  # type: ignore[index]
             for action in model.actions(state):
                 successor = model.next_state(state, action)
                 transitions += 1
@@ -183,23 +225,32 @@ def explore(
                 if action_id is None:
                     action_id = action_ids[action] = len(actions)
                     actions.append(action)
-                    labels.append({"a": action_id})
-                target = ids.get(successor)
-                if target is None:
-                    if max_states is not None and len(states) >= max_states:
+                key = encode(successor)
+                target, new = add(key, len(parent) != limit)
+                if new:
+                    if target < 0:  # the state bound: not stored, not expanded
                         complete = False
                         continue
-                    target = discover(successor, node, action_id)
+                    discover(target, successor, node, action_id)
                     following.append(target)
-                if target not in out:
-                    # Same as graph.add_edge(node, target, a=action_id), without its per-call checks.
-                    data = labels[action_id]
-                    out[target] = data
-                    predecessors_of[target][node] = data
-            reporter.tick(len(states), len(following), depth)
-        frontier = following
+                    if fingerprint:
+                        following_keys.append(key)
+                if edges is not None:
+                    edges.targets.append(target)
+                    edges.actions.append(action_id)
+            if edges is not None:
+                edges.starts.append(len(edges.targets))
+            reporter.tick(len(parent), depth)
+        frontier, keys = following, following_keys
         if frontier:
             depth += 1
     reporter.done()
-    stats = Stats(len(states), transitions, depth, time.perf_counter() - started, complete)
-    return Exploration(graph, states, actions, parent, parent_action, initial, stats, first_violation, first_witness)
+    kept = store.nbytes() + parent.itemsize * len(parent) * 2 + sum(len(unmet) for _, _, unmet in goals)
+    if edges is not None:
+        kept += edges.nbytes()
+    omission = store.omission_probability(transitions) if isinstance(store, FingerprintStore) else None
+    stats = Stats(len(parent), transitions, depth, time.perf_counter() - started, complete, kept, omission)
+    unmet_of = {name: unmet for name, _, unmet in goals}
+    return Exploration(
+        model, codec, store, roots, actions, parent, parent_action, edges, unmet_of, stats, watch.first_violation, watch.first_witness
+    )

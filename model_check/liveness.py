@@ -16,16 +16,21 @@ BFS path to the cycle's entry and the cycle; replayable like any counterexample.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import networkx as nx
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 
-from model_check.explore import CheckableModel, Exploration
+from noloss.model_check.explore import CheckableModel, Edges, Exploration
 
 S = TypeVar("S", bound=Hashable)
 A = TypeVar("A", bound=Hashable)
+
+Move = tuple[int, int, int]  # (source node, action id, target node)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,86 +44,132 @@ class Lasso(Generic[S, A]):
 def find_lasso(
     model: CheckableModel[S, A],
     exploration: Exploration[S, A],
-    goal: Callable[[Any, S], bool],
+    goal: str,
     is_fault: Callable[[A], bool],
 ) -> Lasso[S, A] | None:
-    """The shortest-prefix run that never reaches `goal`, or None if every fair run does."""
-    states = exploration.states
-    bad = [node for node in range(len(states)) if not goal(model, states[node])]
-    if not bad:
+    """The shortest-prefix run that never reaches the goal of the eventually-property `goal`,
+    or None if every fair run does."""
+    edges = exploration.edges
+    if edges is None:
+        raise ValueError("liveness needs the exploration's edges")
+    fault_ids = frozenset(index for index, action in enumerate(exploration.actions) if is_fault(action))
+    found = _first_trap(edges, exploration.unmet[goal], len(exploration.actions), fault_ids)
+    if found is None:
         return None
-    fault_ids = {index for index, action in enumerate(exploration.actions) if is_fault(action)}
-    bad_set = set(bad)
-    calm = nx.DiGraph()  # bad states, and the non-fault edges between them
-    calm.add_nodes_from(bad)
-    successors = exploration.graph._succ
-    for node in bad:
-        for target, data in successors[node].items():
-            if target in bad_set and data["a"] not in fault_ids:
-                calm.add_edge(node, target)
-    # (entry node, its component; None for a deadlock); the least entry has the shortest prefix.
-    candidates: list[tuple[int, list[int] | None]] = []
-    for node in bad:
-        if not any(data["a"] not in fault_ids for data in successors[node].values()):
-            candidates.append((node, None))  # nothing but faults can happen here
-    for component in nx.strongly_connected_components(calm):
-        members = sorted(component)
-        looped = len(members) > 1 or calm.has_edge(members[0], members[0])
-        if looped and _admits_fair_cycle(model, states, members, is_fault):
-            candidates.append((members[0], members))
-    if not candidates:
-        return None
-    entry, component = min(candidates, key=lambda item: item[0])
+    entry, component = found
     prefix = exploration.path_to(entry)
     if component is None:
         return Lasso(prefix, [])
-    return Lasso(prefix, _fair_cycle(model, states, component, entry, is_fault))
+    entry_state = prefix[-1][1] if prefix else exploration.roots[entry]
+    moves = _fair_cycle(edges, component, entry, fault_ids, lambda action_id: repr(exploration.actions[action_id]))
+    cycle: list[tuple[A, S]] = []
+    state = entry_state
+    for action_id in moves:  # the cycle's states, replayed from its entry
+        action = exploration.actions[action_id]
+        state = model.next_state(state, action)
+        cycle.append((action, state))
+    return Lasso(prefix, cycle)
 
 
-def _inner_moves(
-    model: CheckableModel[S, A], states: list[S], members: Sequence[int], is_fault: Callable[[A], bool]
-) -> tuple[dict[S, int], list[tuple[int, A, int]], list[set[A]]]:
-    """Index of the component's states; its internal non-fault moves; each state's enabled actions."""
-    index = {states[node]: node for node in members}
-    moves: list[tuple[int, A, int]] = []
-    enabled: list[set[A]] = []
-    for node in members:
-        actions = [a for a in model.actions(states[node]) if not is_fault(a)]
-        enabled.append(set(actions))
-        for action in actions:
-            target = index.get(model.next_state(states[node], action))
-            if target is not None:
-                moves.append((node, action, target))
-    return index, moves, enabled
+def _first_trap(
+    edges: Edges, unmet: bytearray, action_count: int, fault_ids: frozenset[int]
+) -> tuple[int, list[int] | None] | None:
+    """The least node where a fault-free run can stay away from the goal forever: a deadlock
+    (None) or the least member of a fair strongly connected component (its members).
+
+    Whole-graph passes run on the CSR arrays as numpy vectors; the strongly connected
+    components of the bad states' non-fault edges come from scipy.sparse.csgraph.
+    """
+    nodes = len(unmet)
+    bad = np.frombuffer(unmet, dtype=np.uint8).astype(bool)
+    if not bad.any():
+        return None
+    starts = np.frombuffer(edges.starts, dtype=np.int64)[: nodes + 1]
+    targets = np.frombuffer(edges.targets, dtype=np.int32)
+    actions = np.frombuffer(edges.actions, dtype=np.int32)
+    sources = np.repeat(np.arange(nodes, dtype=np.int64), np.diff(starts))
+    fault_action = np.zeros(action_count, dtype=bool)
+    fault_action[list(fault_ids)] = True
+    calm = ~fault_action[actions]  # a non-fault transition
+    moves_out = np.bincount(sources[calm], minlength=nodes)
+    deadlocks = np.flatnonzero(bad & (moves_out == 0))  # nothing but faults can happen here
+    enabled = calm & bad[sources]  # non-fault transitions out of bad states
+    inside = enabled & bad[targets]  # ... that stay among bad states
+    graph = csr_matrix(
+        (np.ones(int(inside.sum()), dtype=np.int8), (sources[inside], targets[inside])), shape=(nodes, nodes)
+    )
+    _, labels = connected_components(graph, directed=True, connection="strong")
+    bad_nodes = np.flatnonzero(bad)
+    size = np.bincount(labels[bad_nodes], minlength=nodes)
+    looped = size > 1
+    self_loops = inside & (sources == targets)
+    looped[labels[sources[self_loops]]] = True
+    # Weak fairness: every action enabled in all of a component's states is taken inside it.
+    keyed = np.unique(sources[enabled] * action_count + actions[enabled])  # (state, action) once each
+    component_action = labels[keyed // action_count].astype(np.int64) * action_count + keyed % action_count
+    keys, holders = np.unique(component_action, return_counts=True)
+    always = keys[holders == size[keys // action_count]]
+    taken_inside = inside & (labels[sources] == labels[targets])
+    taken = np.unique(labels[sources[taken_inside]].astype(np.int64) * action_count + actions[taken_inside])
+    unfair = np.zeros(nodes, dtype=bool)
+    unfair[always[~np.isin(always, taken)] // action_count] = True
+    fair = looped & ~unfair
+    fair_members = bad_nodes[fair[labels[bad_nodes]]]
+    if not deadlocks.size and not fair_members.size:
+        return None
+    if not fair_members.size or (deadlocks.size and deadlocks[0] < fair_members[0]):
+        return int(deadlocks[0]), None
+    entry = int(fair_members[0])
+    members = bad_nodes[labels[bad_nodes] == labels[entry]]
+    return entry, [int(node) for node in members]
 
 
-def _admits_fair_cycle(
-    model: CheckableModel[S, A], states: list[S], members: Sequence[int], is_fault: Callable[[A], bool]
-) -> bool:
-    _, moves, enabled = _inner_moves(model, states, members, is_fault)
-    always_enabled = set.intersection(*enabled) if enabled else set()
-    taken_inside = {action for _, action, _ in moves}
-    return always_enabled <= taken_inside
+def _calm_moves(edges: Edges, sources: Sequence[int], inside: Sequence[int], fault_ids: frozenset[int]) -> Iterator[Move]:
+    """The non-fault transitions from `sources` to nodes flagged in `inside`."""
+    targets, actions = edges.targets, edges.actions
+    for source in sources:
+        for index in edges.out(source):
+            target, action = targets[index], actions[index]
+            if inside[target] and action not in fault_ids:
+                yield source, action, target
+
+
+def _inner_moves(edges: Edges, members: Sequence[int], fault_ids: frozenset[int]) -> tuple[list[Move], list[set[int]]]:
+    """The component's internal non-fault moves, and each member's enabled non-fault actions."""
+    inside = _Membership(members)
+    moves = list(_calm_moves(edges, members, inside, fault_ids))
+    enabled = [{edges.actions[index] for index in edges.out(node)} - fault_ids for node in members]
+    return moves, enabled
+
+
+class _Membership(Sequence[int]):
+    """members as a 0/1 lookup by node id (what _calm_moves reads of `inside`)."""
+
+    def __init__(self, members: Sequence[int]) -> None:
+        self.members = frozenset(members)
+
+    def __getitem__(self, node: int) -> int:  # type: ignore[override]
+        return 1 if node in self.members else 0
+
+    def __len__(self) -> int:
+        return len(self.members)
 
 
 def _fair_cycle(
-    model: CheckableModel[S, A],
-    states: list[S],
-    members: Sequence[int],
-    entry: int,
-    is_fault: Callable[[A], bool],
-) -> list[tuple[A, S]]:
-    """A cycle from `entry` back to it that visits every state and takes every always-enabled action."""
-    _, moves, enabled = _inner_moves(model, states, members, is_fault)
+    edges: Edges, members: Sequence[int], entry: int, fault_ids: frozenset[int], name: Callable[[int], str]
+) -> list[int]:
+    """The action ids of a cycle from `entry` back to it that visits every state and takes
+    every always-enabled action (those in the order of their `name`)."""
+    moves, enabled = _inner_moves(edges, members, fault_ids)
     inner = nx.DiGraph()
-    labels: dict[tuple[int, int], A] = {}
+    labels: dict[tuple[int, int], int] = {}
     for source, action, target in moves:
         inner.add_edge(source, target)
         labels.setdefault((source, target), action)
     always_enabled = set.intersection(*enabled) if enabled else set()
     # Waypoints: one move per always-enabled action, then every state, then home.
-    required = [next(m for m in moves if m[1] == action) for action in sorted(always_enabled, key=repr)]
-    cycle: list[tuple[A, S]] = []
+    required = [next(m for m in moves if m[1] == action) for action in sorted(always_enabled, key=name)]
+    cycle: list[int] = []
     here = entry
     visited = {entry}
 
@@ -126,13 +177,13 @@ def _fair_cycle(
         nonlocal here
         path = nx.shortest_path(inner, here, to)
         for source, target in zip(path, path[1:]):
-            cycle.append((labels[(source, target)], states[target]))
+            cycle.append(labels[(source, target)])
         visited.update(path)
         here = to
 
     for source, action, target in required:
         walk(source)
-        cycle.append((action, states[target]))
+        cycle.append(action)
         visited.add(target)
         here = target
     for node in members:
@@ -140,6 +191,5 @@ def _fair_cycle(
             walk(node)
     walk(entry)
     if not cycle:  # a one-state component: its self-loop
-        action = next(a for source, a, target in moves if source == entry and target == entry)
-        cycle.append((action, states[entry]))
+        cycle.append(next(action for source, action, target in moves if source == entry and target == entry))
     return cycle

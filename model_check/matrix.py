@@ -7,19 +7,23 @@ Cells run largest-first in a process pool so that the slowest ones start early.
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import os
+import signal
 import sys
 import time
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
-from model_check.check import CheckResult, check
-from model_check.scenarios import scenario
-from spec.config import Config, preset
+from noloss.model_check.check import CheckResult, check
+from noloss.model_check.scenarios import scenario
+from noloss.spec.config import Config, preset
 
 # The columns a reader of the matrix looks at, in order.
 COLUMNS: tuple[str, ...] = (
     "NoAckedLoss",
+    "NoAckedStranded",
     "AckedEventuallyConsumed",
     "NoConsumeBeforeProcess",
     "NoPhantom",
@@ -47,16 +51,25 @@ class Matrix:
     explored: int  # distinct models explored (cells of one model share its exploration)
 
 
-def _config(preset_name: str, messages: int) -> Config:
-    return preset(preset_name).with_settings({"messages": str(messages)})
+Task = tuple[Config, str, int | None]  # (configuration, scenario, max_states): one exploration
 
 
-def _check_cell(task: tuple[str, str, int]) -> CheckResult:
-    preset_name, scenario_name, messages = task
-    return check(_config(preset_name, messages), scenario(scenario_name))
+def _config(preset_name: str, messages: int, own: Mapping[str, Config]) -> Config:
+    base = own[preset_name] if preset_name in own else preset(preset_name)
+    return base.with_settings({"messages": str(messages)})
 
 
-# Relative size of each scenario's state space (thousands of states, measured on seed-strict):
+def _check_cell(task: Task) -> CheckResult:
+    config, scenario_name, max_states = task
+    return check(config, scenario(scenario_name), max_states=max_states)
+
+
+def _ignore_interrupt() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them: no traceback from each worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+# Relative size of each scenario's state space (thousands of states, measured on strict):
 # the pool starts the largest cells first so that none is left running alone at the end.
 _SCENARIO_SIZE = {
     "any-2": 100_000, "any-1": 462, "both-power-loss": 142, "net-dup": 123, "master-power-loss": 54,
@@ -64,30 +77,51 @@ _SCENARIO_SIZE = {
 }
 
 
-def _expected_cost(task: tuple[str, str, int]) -> int:
+# Above this many thousand states (on strict) a scenario takes minutes: say so before it starts.
+LARGE = 1_000
+
+
+def expected_size(scenario_name: str) -> int:
+    """Thousands of states the scenario's cell has on strict (a rough guide; 2 when unmeasured)."""
+    return _SCENARIO_SIZE.get(scenario_name, 2)
+
+
+def _expected_cost(task: Task) -> int:
     """A rough size order, largest first: by scenario, then strict settings before lax ones."""
-    preset_name, scenario_name, _ = task
-    config = preset(preset_name)
-    size = _SCENARIO_SIZE.get(scenario_name, 2)
-    return size * (1 + config.waits_for_flush + config.waits_for_slave + config.checkStatus + config.ackBeforeProcess)
+    config, scenario_name, _ = task
+    size = expected_size(scenario_name)
+    return size * (1 + config.waits_for_flush + config.waits_for_slave + config.checkStatus + config.commitBeforeProcess)
 
 
 def run_matrix(
-    presets: list[str], scenarios: list[str], messages: int = 2, jobs: int | None = None, progress: bool = False
+    presets: list[str],
+    scenarios: list[str],
+    messages: int = 2,
+    jobs: int | None = None,
+    progress: bool = False,
+    own: Mapping[str, Config] | None = None,
+    max_states: int | None = None,
 ) -> Matrix:
-    """Check every cell; names are validated before any work starts (ConfigError/FaultSpecError)."""
+    """Check every cell; names are validated before any work starts (ConfigError/FaultSpecError).
+
+    `presets` are row names: a preset's, or one of `own` (a configuration of the user's own,
+    from their files). `max_states` bounds each cell (an unfinished cell is incomplete).
+    """
+    own = own or {}
     for name in presets:
-        preset(name)
+        if name not in own:
+            preset(name)
     for name in scenarios:
         scenario(name)
     jobs = jobs or os.cpu_count() or 1
     cells = [(p, s) for p in presets for s in scenarios]
-    # Presets that are the same model (equal model_key) share one exploration per scenario.
-    tasks: dict[ModelKey, tuple[str, str, int]] = {}
+    # Rows that are the same model (equal model_key) share one exploration per scenario.
+    tasks: dict[ModelKey, Task] = {}
     key_of: list[ModelKey] = []
     for preset_name, scenario_name in cells:
-        key = (_config(preset_name, messages).model_key(), scenario_name)
-        tasks.setdefault(key, (preset_name, scenario_name, messages))
+        config = _config(preset_name, messages, own)
+        key = (config.model_key(), scenario_name)
+        tasks.setdefault(key, (config, scenario_name, max_states))
         key_of.append(key)
     order = sorted(tasks, key=lambda key: -_expected_cost(tasks[key]))
     started = time.perf_counter()
@@ -97,15 +131,23 @@ def run_matrix(
             done[key] = _check_cell(tasks[key])
             _report(progress, len(done), len(tasks), started)
     else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_interrupt)
+        try:
             futures = {key: pool.submit(_check_cell, tasks[key]) for key in order}
             for key in order:
                 done[key] = futures[key].result()
                 _report(progress, len(done), len(tasks), started)
+        except BaseException:
+            # Ctrl-C (or a failed cell): stop the workers now rather than after their cells.
+            pool.shutdown(wait=False, cancel_futures=True)
+            for worker in multiprocessing.active_children():
+                worker.terminate()
+            raise
+        pool.shutdown()
     if progress:
         print(file=sys.stderr)
     results = tuple(
-        Cell(p, s, dataclasses.replace(done[key], config=_config(p, messages)))
+        Cell(p, s, dataclasses.replace(done[key], config=_config(p, messages, own)))
         for (p, s), key in zip(cells, key_of)
     )
     return Matrix(results, time.perf_counter() - started, jobs, messages, explored=len(tasks))

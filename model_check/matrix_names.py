@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from model_check.check import Verdict
-from model_check.matrix import Cell
+from noloss.model_check.check import Verdict
+from noloss.model_check.matrix import Cell
 
 
 def counterexample_name(cell: Cell, verdict: Verdict) -> str:

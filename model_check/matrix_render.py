@@ -3,18 +3,35 @@
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
+import textwrap
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from model_check.check import HOLDS, INCOMPLETE, VIOLATED, Verdict
-from model_check.explain import COUNTEREXAMPLES, distinct_violations, links, prevention
-from model_check.matrix import COLUMNS, Cell, Matrix
-from model_check.matrix_names import counterexample_name
-from model_check.render import final_note, step_lines, to_json_data, to_mermaid
-from spec.faults import FAULT_KINDS
+from noloss.model_check.check import HOLDS, INCOMPLETE, VIOLATED, Verdict
+from noloss.model_check.explain import COUNTEREXAMPLES, distinct_violations, links, prevention
+from noloss.model_check.matrix import COLUMNS, Cell, Matrix
+from noloss.model_check.matrix_names import counterexample_name
+from noloss.model_check.render import final_note, step_lines, to_json_data, to_mermaid
+from noloss.spec.faults import FAULT_KINDS
+from noloss.spec.properties import DUPLICATES, LIVENESS, SAFETY
 
-_SHORT = {HOLDS: "holds", VIOLATED: "VIOLATED", INCOMPLETE: "incomplete"}
+WIDTH = 100  # the text report fits a terminal this wide
+# The text table's short column labels; the legend under the table spells each one out.
+LABELS: dict[str, str] = {
+    "NoAckedLoss": "Loss",
+    "NoAckedStranded": "Reach",
+    "AckedEventuallyConsumed": "Live",
+    "NoConsumeBeforeProcess": "Early",
+    "NoPhantom": "Phant",
+    "NoDuplicateProcessing": "Dup",
+    "ExactlyOnceEffect": "Once",
+}
+_TERSE = {HOLDS: "ok", VIOLATED: "X", INCOMPLETE: "?"}
+LEGEND = "ok holds; X(n) violated, shortest counterexample n steps; ? incomplete (a bound stopped it); - not checked"
+STATEMENTS = {prop.name: prop.statement for prop in (*SAFETY, *DUPLICATES, *LIVENESS)}
 
 
 def _verdicts(cell: Cell) -> dict[str, Verdict]:
@@ -30,13 +47,13 @@ def _vacuity(cell: Cell) -> str:
 def _mark(verdict: Verdict | None) -> str:
     if verdict is None:
         return "-"
-    text = _SHORT[verdict.status]
+    text = verdict.status
     if verdict.counterexample is not None:
         text += f" ({len(verdict.counterexample)})"
     return text
 
 
-def _summary(matrix: Matrix) -> str:
+def summary(matrix: Matrix) -> str:
     states = sum(cell.result.stats.states for cell in matrix.cells)
     largest = max(matrix.cells, key=lambda cell: cell.result.stats.states)
     return (
@@ -47,20 +64,113 @@ def _summary(matrix: Matrix) -> str:
     )
 
 
-def to_text(matrix: Matrix) -> str:
-    header = ["preset", "scenario", *COLUMNS, "states", "vacuity"]
-    rows = [header]
-    for cell in matrix.cells:
+def _terse(verdict: Verdict | None) -> str:
+    if verdict is None:
+        return "-"
+    text = _TERSE[verdict.status]
+    return text + (f"({len(verdict.counterexample)})" if verdict.counterexample is not None else "")
+
+
+def _columns(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip() for row in rows]
+
+
+def _table(matrix: Matrix) -> list[str]:
+    """One table, or one per row when the row names and scenarios would not fit WIDTH."""
+    labels = [LABELS[name] for name in COLUMNS]
+
+    def marks(cell: Cell) -> list[str]:
         verdicts = _verdicts(cell)
-        rows.append(
-            [cell.preset, cell.scenario]
-            + [_mark(verdicts.get(name)) for name in COLUMNS]
-            + [f"{cell.result.stats.states:,}", _vacuity(cell)]
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip() for row in rows]
-    lines.append("(n): length of the shortest counterexample (a lasso's prefix and cycle for liveness)")
-    lines.append(_summary(matrix))
+        return [_terse(verdicts.get(name)) for name in COLUMNS] + [f"{cell.result.stats.states:,}"]
+
+    flat = _columns(
+        [["configuration", "scenario", *labels, "states"]]
+        + [[cell.preset, cell.scenario, *marks(cell)] for cell in matrix.cells]
+    )
+    if max(map(len, flat)) <= WIDTH:
+        return flat
+    lines: list[str] = []
+    for row in dict.fromkeys(cell.preset for cell in matrix.cells):
+        lines += ["", f"{row}:"]
+        cells = [cell for cell in matrix.cells if cell.preset == row]
+        lines += _columns([["  scenario", *labels, "states"]] + [["  " + cell.scenario, *marks(cell)] for cell in cells])
+    return lines[1:]
+
+
+def _wrapped(text: str, indent: str = "    ") -> list[str]:
+    return textwrap.wrap(text, WIDTH, subsequent_indent=indent, break_on_hyphens=False)
+
+
+def legend_lines() -> list[str]:
+    """What each column label and mark means."""
+    lines = _wrapped(LEGEND)
+    for name in COLUMNS:
+        lines += _wrapped(f"{LABELS[name]:<5} = {name}: {STATEMENTS[name]}", " " * 8)
+    return lines
+
+
+def _vacuity_lines(matrix: Matrix) -> list[str]:
+    unreached = [f"{cell.preset} × {cell.scenario}: {_vacuity(cell)}" for cell in matrix.cells if _vacuity(cell) != "ok"]
+    if not unreached:
+        return ["reachability guards (a message is acknowledged, processed, each fault happens): all reached"]
+    return ["reachability guards not reached (the model is vacuous there):", *("  " + line for line in unreached)]
+
+
+def _same_model(matrix: Matrix) -> dict[str, tuple[str, str]]:
+    """Row -> (an earlier row of the same model, the settings in which they differ)."""
+    configs = {cell.preset: cell.result.config for cell in matrix.cells}
+    first: dict[tuple[object, ...], str] = {}
+    same = {}
+    for row, config in configs.items():
+        earlier = first.setdefault(config.model_key(), row)
+        if earlier != row:
+            theirs = configs[earlier].settings()
+            differing = [f"{key}={value}" for key, value in config.settings().items() if theirs[key] != value]
+            same[row] = (earlier, ", ".join(differing))
+    return same
+
+
+def verdict_lines(matrix: Matrix) -> list[str]:
+    """The verdicts, wrapped to WIDTH (continuation lines indented)."""
+    return [line for verdict in verdicts(matrix) for line in _wrapped(verdict)]
+
+
+def verdicts(matrix: Matrix) -> list[str]:
+    """One line per row: the scenarios that lose an acknowledged message, and those it survives."""
+    same = _same_model(matrix)
+    lines = []
+    for row in dict.fromkeys(cell.preset for cell in matrix.cells):
+        if row in same:
+            earlier, differing = same[row]
+            together = " together" if "," in differing else ""
+            what = f"{differing}{together} cannot change a verdict" if differing else "the same settings"
+            lines.append(f"{row}: same model as {earlier}: {what}")
+            continue
+        by_status: dict[str, list[str]] = {HOLDS: [], VIOLATED: [], INCOMPLETE: []}
+        for cell in matrix.cells:
+            if cell.preset == row:
+                loss = _verdicts(cell).get("NoAckedLoss")
+                if loss is not None:
+                    by_status[loss.status].append("no fault" if cell.scenario == "none" else cell.scenario)
+        parts = []
+        if by_status[VIOLATED]:
+            parts.append("LOSES an acknowledged message under " + ", ".join(by_status[VIOLATED]))
+        if by_status[HOLDS]:
+            prefix = "survives " if by_status[VIOLATED] else "loses no acknowledged message under "
+            parts.append(prefix + ", ".join(by_status[HOLDS]))
+        if by_status[INCOMPLETE]:
+            parts.append("undecided (a bound stopped the run) under " + ", ".join(by_status[INCOMPLETE]))
+        lines.append(f"{row}: " + "; ".join(parts))
+    return lines
+
+
+def to_text(matrix: Matrix, header: Sequence[str] = ()) -> str:
+    """Verdict lines first, then `header` (what the user's files said), the table (within WIDTH
+    columns), its legend and the run's size."""
+    lines = verdict_lines(matrix) + [""] + [*header, *([""] if header else [])]
+    lines += _table(matrix) + [""] + legend_lines() + _vacuity_lines(matrix)
+    lines += _wrapped(summary(matrix))
     return "\n".join(lines)
 
 
@@ -95,7 +205,16 @@ def to_json_data_matrix(matrix: Matrix) -> dict[str, Any]:
     }
 
 
-def counterexample_markdown(cell: Cell, verdict: Verdict) -> str:
+def replay_command(cell: Cell, options: Sequence[str] | None = None) -> str:
+    """The `noloss check` command that finds this cell's counterexamples, quoted for any POSIX
+    shell (zsh too: `master-crash*1` unquoted is a glob there). `options` rebuild the row's
+    configuration (default: `--preset ROW`)."""
+    argv = ["noloss", "check", *(options if options is not None else ("--preset", cell.preset))]
+    argv += ["--faults", _faults_option(cell), "--max-faults", str(cell.result.faults.max_faults)]
+    return shlex.join(argv + ["--messages", str(cell.result.config.messages)])
+
+
+def counterexample_markdown(cell: Cell, verdict: Verdict, options: Sequence[str] | None = None) -> str:
     """One counterexample as a page: numbered steps, then its Mermaid sequence diagram."""
     assert verdict.counterexample is not None
     result = cell.result
@@ -103,8 +222,7 @@ def counterexample_markdown(cell: Cell, verdict: Verdict) -> str:
     return (
         f"# {verdict.name} violated: {cell.preset} under {cell.scenario}\n\n"
         f"{verdict.statement}.\n\n"
-        f"Replay: `noloss check --preset {cell.preset} --faults {_faults_option(cell)} --max-faults "
-        f"{result.faults.max_faults} --messages {result.config.messages}`\n\n"
+        f"Replay: `{replay_command(cell, options)}`\n\n"
         f"```\n{steps}\n      {final_note(result, verdict)}\n```\n\n"
         f"```mermaid\n{to_mermaid(result, verdict)}\n```\n"
     )
@@ -115,8 +233,13 @@ def _faults_option(cell: Cell) -> str:
     return ",".join(kinds) or "none"
 
 
-def write_out(matrix: Matrix, directory: Path, with_json: bool = True) -> list[Path]:
-    """matrix.md, counterexamples/ (each distinct violation once) and matrix.json under `directory`."""
+def write_out(
+    matrix: Matrix, directory: Path, with_json: bool = True, options: Mapping[str, Sequence[str]] | None = None
+) -> list[Path]:
+    """matrix.md, counterexamples/ (each distinct violation once) and matrix.json under `directory`.
+
+    `options`: row -> the `noloss check` options that rebuild its configuration (replay lines).
+    """
     directory.mkdir(parents=True, exist_ok=True)
     written = [directory / "matrix.md"]
     written[0].write_text(to_markdown(matrix) + "\n")
@@ -128,7 +251,7 @@ def write_out(matrix: Matrix, directory: Path, with_json: bool = True) -> list[P
         shutil.rmtree(folder)
     folder.mkdir()
     for cell, verdict in distinct_violations(matrix):
-        text = counterexample_markdown(cell, verdict)
+        text = counterexample_markdown(cell, verdict, (options or {}).get(cell.preset))
         text += f"\n## What prevents it\n\n{prevention(matrix, cell, verdict)}\n"
         path = folder / counterexample_name(cell, verdict)
         path.write_text(text)

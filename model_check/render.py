@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
-from model_check.check import HOLDS, INCOMPLETE, CheckResult, Step, Verdict
-from model_check.describe import changes, fields
-from spec.actions import Action
-from spec.faults import FAULT_KINDS
-from spec.properties import acked_messages, lost_messages
-from spec.model import Model
-from spec.state import STATUS_NAMES, State
+from noloss.model_check.check import HOLDS, INCOMPLETE, CheckResult, Step, Verdict
+from noloss.model_check.describe import changes, fields
+from noloss.spec.actions import Action, Reply, arg_of
+from noloss.spec.faults import FAULT_KINDS
+from noloss.spec.properties import acked_messages, lost_messages, unreached_messages
+from noloss.spec.model import Model
+from noloss.spec.state import STATUS_NAMES, State
 
 
 def _message(action: Action) -> str | None:
@@ -42,12 +42,20 @@ def final_note(result: CheckResult, verdict: Verdict) -> str:
     last = verdict.counterexample[-1].state if verdict.counterexample else result.initial
     if verdict.name == "NoAckedLoss":
         lost = lost_messages(model, last)
-        return "lost: " + ", ".join(f"m{m}" for m in lost) + " (acknowledged, never processed, no longer held)"
+        return "lost: " + ", ".join(f"m{m}" for m in lost) + " (acknowledged, never processed, no longer deliverable)"
+    if verdict.name == "NoAckedStranded":
+        # Unreached is lost or stranded; say which, so a stranded copy is never taken for safe.
+        lost_ones = set(lost_messages(model, last))
+        unreached = [
+            f"m{m} " + ("lost" if m in lost_ones else "stranded: on disk, only an operator can reach it")
+            for m in unreached_messages(model, last)
+        ]
+        return "unreached: " + ", ".join(unreached) + " (acknowledged, no consumer will read it)"
     if verdict.is_lasso:
-        waiting = [f"m{m}" for m in acked_messages(model, last) if last.delivered[m] == 0]
+        waiting = [f"m{m}" for m in acked_messages(model, last) if last.processed[m] == 0]
         return "never processed: " + ", ".join(waiting) + " (acknowledged)"
     if verdict.name in ("NoDuplicateProcessing", "ExactlyOnceEffect"):
-        counts = last.delivered if verdict.name == "NoDuplicateProcessing" else last.effects
+        counts = last.processed if verdict.name == "NoDuplicateProcessing" else last.effects
         return "twice: " + ", ".join(f"m{m}" for m, n in enumerate(counts) if n > 1)
     return f"{verdict.name} is false in the last state"
 
@@ -64,6 +72,11 @@ def to_text(result: CheckResult) -> str:
         f"states {stats.states:,}  transitions {stats.transitions:,}  depth {stats.depth}  "
         f"{stats.seconds:.2f} s  {stats.states_per_second:,.0f} states/s{complete}"
     )
+    if stats.omission_probability is not None:
+        lines.append(
+            f"fingerprints: 64-bit hashes of states, not states; chance that a hash collision "
+            f"hid a state <= {stats.omission_probability:.1e}"
+        )
     for verdict in result.violated:
         if not verdict.counterexample:
             lines.append(f"\n{verdict.name}: never reached in the explored graph (the model is vacuous here)")
@@ -80,7 +93,7 @@ def steps_json(steps: tuple[Step, ...]) -> list[dict[str, Any]]:
             "actor": step.action.actor,
             "action": step.action.verb,
             "message": _message(step.action),
-            "arg": list(step.action.arg),
+            "arg": None if step.action.arg is None else step.action.arg._asdict(),
             "fault": Model.is_fault(step.action),
             "state": fields(step.state),
         }
@@ -103,6 +116,7 @@ def to_json_data(result: CheckResult) -> dict[str, Any]:
             "depth": stats.depth,
             "seconds": round(stats.seconds, 3),
             "complete": stats.complete,
+            "omission_probability": stats.omission_probability,
         },
         "properties": [
             {
@@ -119,37 +133,58 @@ def to_json_data(result: CheckResult) -> dict[str, Any]:
     }
 
 
-_PARTICIPANTS = ("Producer", "Master", "Slave", "Consumer")
+PARTICIPANTS = ("Producer", "Master", "Slave", "Consumer")
 
 
-def _mermaid_line(step: Step) -> str:
-    """One diagram line per step: an arrow where something crosses nodes, a note otherwise."""
+class DiagramEvent(NamedTuple):
+    """One step as a sequence diagram draws it: an arrow from `source` to `target` (style
+    `call`, or `reply` dashed), or a note over `source`..`target` (style `note` or `fault`)."""
+
+    style: str
+    source: str
+    target: str
+    text: str
+
+
+def diagram_event(step: Step) -> DiagramEvent:
+    """An arrow where something crosses nodes, a note otherwise (every diagram format uses this)."""
     action = step.action
     m = _message(action) or ""
     actor = action.actor
     verb = action.verb
     if Model.is_fault(action):
-        where = {"both": "Master,Slave", "net": "Producer,Master"}.get(actor, actor.capitalize())
-        return f"    Note over {where}: FAULT {verb} {m}".rstrip()
+        first, last = {"both": ("Master", "Slave"), "net": ("Producer", "Master")}.get(actor, (actor.capitalize(),) * 2)
+        return DiagramEvent("fault", first, last, f"FAULT {verb} {m}".rstrip())
     if actor == "producer" and verb == "send":
-        return f"    Producer->>Master: send {m}"
+        return DiagramEvent("call", "Producer", "Master", f"send {m}")
     if actor == "producer" and verb == "receive":
-        attempt, status = action.arg
-        return f"    Master-->>Producer: {STATUS_NAMES[status]} {m} #{attempt}"
+        reply = arg_of(action, Reply)
+        return DiagramEvent("reply", "Master", "Producer", f"{STATUS_NAMES[reply.status]} {m} #{reply.attempt}")
     if actor == "slave" and verb == "replicate":
-        return "    Master->>Slave: replicate"
-    if actor == "consumer" and verb in ("consume", "consume-fail", "pull-and-ack"):
-        return f"    Note over Consumer: {verb} {m}"
-    if actor == "consumer" and verb in ("ack", "send-back"):
-        return f"    Consumer->>Master: {verb} {m}"
-    return f"    Note over {actor.capitalize()}: {verb} {m}".rstrip()
+        return DiagramEvent("call", "Master", "Slave", "replicate")
+    if actor == "consumer" and verb in ("commit", "send-back"):
+        return DiagramEvent("call", "Consumer", "Master", f"{verb} {m}")
+    return DiagramEvent("note", actor.capitalize(), actor.capitalize(), f"{verb} {m}".rstrip())
+
+
+def diagram_events(steps: tuple[Step, ...]) -> list[DiagramEvent]:
+    return [diagram_event(step) for step in steps]
+
+
+def _mermaid_line(step: Step) -> str:
+    event = diagram_event(step)
+    if event.style in ("note", "fault"):
+        where = event.source if event.source == event.target else f"{event.source},{event.target}"
+        return f"    Note over {where}: {event.text}"
+    arrow = "-->>" if event.style == "reply" else "->>"
+    return f"    {event.source}{arrow}{event.target}: {event.text}"
 
 
 def to_mermaid(result: CheckResult, verdict: Verdict) -> str:
     """A `sequenceDiagram` of one counterexample."""
     assert verdict.counterexample is not None
     lines = ["sequenceDiagram"]
-    lines.extend(f"    participant {name}" for name in _PARTICIPANTS)
+    lines.extend(f"    participant {name}" for name in PARTICIPANTS)
     for number, step in enumerate(verdict.counterexample):
         if number == verdict.prefix_length:
             lines.append("    loop forever")
@@ -160,10 +195,18 @@ def to_mermaid(result: CheckResult, verdict: Verdict) -> str:
     return "\n".join(lines)
 
 
+def mermaid_diagrams(result: CheckResult) -> dict[str, str]:
+    """Property name -> its counterexample's Mermaid diagram (one diagram each, for one file each)."""
+    return {verdict.name: to_mermaid(result, verdict) for verdict in result.violated if verdict.counterexample}
+
+
 def to_mermaid_all(result: CheckResult) -> str:
-    """Every counterexample of the result as a Mermaid diagram, or a note that there is none."""
+    """Every counterexample as a Mermaid diagram, each block opened by a `%% ----` line that names
+    it (a renderer takes one diagram at a time: split on those lines, or use `check --out DIR`)."""
+    diagrams = mermaid_diagrams(result)
     blocks = [
-        f"%% {verdict.name}\n{to_mermaid(result, verdict)}" for verdict in result.violated if verdict.counterexample
+        f"%% ---- diagram {number} of {len(diagrams)}: {name} ----\n{diagram}"
+        for number, (name, diagram) in enumerate(diagrams.items(), 1)
     ]
     return "\n\n".join(blocks) if blocks else "%% no property is violated: no counterexample to draw"
 

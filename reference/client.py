@@ -31,11 +31,11 @@ import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from reference import frames
-from reference import messages as m
-from reference.messages import Message, SendStatus
+from noloss.reference import frames
+from noloss.reference import messages as m
+from noloss.reference.messages import Message, SendStatus
 
 __all__ = [
     "AsyncConsumer",
@@ -48,6 +48,7 @@ __all__ = [
     "SendFailed",
     "SendResult",
     "SendStatus",
+    "UnexpectedReply",
     "parse_address",
 ]
 
@@ -84,6 +85,10 @@ class SendFailed(Exception):
     """No reply after every attempt: the message may or may not be stored."""
 
 
+class UnexpectedReply(Exception):
+    """A broker answered a request with a reply of another kind."""
+
+
 def parse_address(text: str) -> tuple[str, int]:
     """'host:port' -> (host, port); ValueError with a one-line reason otherwise."""
     host, sep, port = text.rpartition(":")
@@ -113,8 +118,8 @@ class _Link(asyncio.Protocol):
         return link
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # A stream transport; uvloop's is not a subclass of asyncio.Transport, hence the cast.
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -162,24 +167,62 @@ class _Link(asyncio.Protocol):
 
 
 class _Links:
-    """Connections by address, reopened on demand."""
+    """One connection per address, reopened on demand.
+
+    Concurrent callers that find no live connection share one attempt to open it (a
+    burst of sends on a new producer, or after the broker restarted, opens one
+    connection, not one each); `drop` only closes the connection the caller used, so a
+    late failure on an old connection cannot close its replacement.
+    """
 
     def __init__(self) -> None:
         self._links: dict[str, _Link] = {}
+        self._opening: dict[str, asyncio.Future[_Link]] = {}
+        self._closed = False
+        self.opened = 0
+        """Connections opened so far (tests and reports count them)."""
 
     async def get(self, address: str) -> _Link:
         link = self._links.get(address)
-        if link is None or link.dead:
-            link = await _Link.open(address)
-            self._links[address] = link
+        if link is not None and not link.dead:
+            return link
+        opening = self._opening.get(address)
+        if opening is None:
+            opening = asyncio.ensure_future(self._open(address))
+            self._opening[address] = opening
+            opening.add_done_callback(lambda done: self._forget_opening(address, done))
+        # Shielded: one caller giving up (a timeout) must not cancel the others' connection.
+        return await asyncio.shield(opening)
+
+    def _forget_opening(self, address: str, done: asyncio.Future[_Link]) -> None:
+        if self._opening.get(address) is done:
+            del self._opening[address]
+        if not done.cancelled():
+            done.exception()  # retrieved here: a failed open is reported to its callers
+
+    async def _open(self, address: str) -> _Link:
+        link = await _Link.open(address)
+        self.opened += 1
+        if self._closed:
+            link.close()
+            raise ConnectionError(f"connections to {address} are closed")
+        old = self._links.get(address)
+        if old is not None:
+            old.close()
+        self._links[address] = link
         return link
 
-    def drop(self, address: str) -> None:
-        link = self._links.pop(address, None)
-        if link is not None:
-            link.close()
+    def drop(self, address: str, link: _Link | None = None) -> None:
+        """Close the connection to `address` (only if it is still `link`, when given)."""
+        current = self._links.get(address)
+        if current is None or (link is not None and current is not link):
+            return
+        del self._links[address]
+        current.close()
 
     def close(self) -> None:
+        """Close every connection, and any that is still opening when it opens."""
+        self._closed = True
         for address in list(self._links):
             self.drop(address)
 
@@ -204,8 +247,10 @@ class AsyncProducer:
         self.retry_times_when_send_async_failed = retry_times_when_send_async_failed
         self._links = _Links()
 
-    async def send(self, topic: str, body: bytes, key: str | None = None, retries: int | None = None) -> SendResult:
-        """Send and wait for the broker's status, retrying timeouts and network errors."""
+    async def send(self, topic: str, body: bytes, key: str | None = None, retries: int | None = None, on_request: Callable[[], None] | None = None) -> SendResult:
+        """Send and wait for the broker's status, retrying timeouts and network errors.
+        `on_request` is called each time a request goes on the wire (an observer's hook:
+        conformance histories number attempts by it)."""
         attempts = 1 + (self.retry_times_when_send_failed if retries is None else retries)
         deadline = time.monotonic() + self.send_timeout_ms / 1000
         last: BaseException | None = None
@@ -213,15 +258,19 @@ class AsyncProducer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
+            link: _Link | None = None
             try:
                 link = await self._links.get(self.address)
                 request = m.SendRequest(link.next_id(), topic, key or "", body, False)
+                if on_request is not None:
+                    on_request()
                 reply = await link.call(request, remaining)
             except _NETWORK_ERRORS as error:
                 last = error
-                self._links.drop(self.address)
+                self._links.drop(self.address, link)
                 continue
-            assert isinstance(reply, m.SendReply)
+            if not isinstance(reply, m.SendReply):
+                raise UnexpectedReply(f"{self.address} answered a SendRequest with a {type(reply).__name__}")
             if reply.status in SendStatus.__members__:
                 return SendResult(SendStatus(reply.status), reply.msg_id, reply.queue_offset)
             raise BrokerError(reply.status, reply.detail)
@@ -238,7 +287,8 @@ class AsyncProducer:
         origin = message.origin_topic or message.topic
         request = m.SendBackRequest(link.next_id(), group, origin, message.key, message.body, message.reconsume_times, max_reconsume_times)
         reply = await link.call(request, self.send_timeout_ms / 1000)
-        assert isinstance(reply, m.SendReply)
+        if not isinstance(reply, m.SendReply):
+            raise UnexpectedReply(f"{self.address} answered a SendBackRequest with a {type(reply).__name__}")
         if reply.status != SendStatus.SEND_OK:
             raise BrokerError(reply.status, reply.detail)
         return SendResult(SendStatus.SEND_OK, reply.msg_id, reply.queue_offset)
@@ -315,6 +365,7 @@ class AsyncConsumer:
         persist_offset_interval_ms: int = 5000,
         suspend_ms: int = 1000,
         local_retry_delay_ms: int = 1000,
+        max_messages: int = 0,
     ) -> None:
         if not addresses:
             raise ValueError("a consumer needs at least the master's address")
@@ -329,12 +380,19 @@ class AsyncConsumer:
         self.persist_offset_interval_ms = persist_offset_interval_ms
         self.suspend_ms = suspend_ms
         self.local_retry_delay_ms = local_retry_delay_ms
+        self.max_messages = max_messages
+        """Process this many messages, then stop (0: no limit): the committed offset is then
+        exactly past the last one processed, never past the rest of a pulled batch."""
         self.committed: dict[str, int] = {}
         """Per topic: every message before this offset has been processed."""
         self.processed = 0
+        self.errors = 0
+        """Consume-loop turns and periodic offset commits that failed other than by the
+        network (each logged with its traceback)."""
         self._links = _Links()
         self._sender = AsyncProducer(self.addresses[0])
         self._stopping = asyncio.Event()
+        self._crashed = False
         self._lock = asyncio.Lock()
 
     async def run(self) -> None:
@@ -345,12 +403,19 @@ class AsyncConsumer:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await self.persist_offsets()
+        if not self._crashed:
+            await self.persist_offsets()
         self._links.close()
         await self._sender.close()
 
     def stop(self) -> None:
         """Ask `run` to finish."""
+        self._stopping.set()
+
+    def crash(self) -> None:
+        """Make `run` end as a killed process would: what is in hand is dropped, no offset
+        is committed any more (the broker keeps the last one it was sent)."""
+        self._crashed = True
         self._stopping.set()
 
     async def _broker(self) -> tuple[str, _Link]:
@@ -363,34 +428,58 @@ class AsyncConsumer:
         raise ConnectionError(f"no broker reachable among {self.addresses}")
 
     async def _consume(self, topic: str) -> None:
-        while True:
+        """Pull `topic` until stopped or cancelled. A failure of one turn — the network, a reply of
+        the wrong kind, a bug — is logged and counted (`errors`), the connection is
+        dropped, and the loop carries on with a fresh one: it never dies silently."""
+        # Checked as well as cancelled: Python 3.11's wait_for can swallow a cancellation
+        # that arrives with the pull's reply, which left `stop` waiting for a pull loop.
+        while not self._stopping.is_set():
+            address, link = "", None
             try:
                 address, link = await self._broker()
-                if topic not in self.committed:
-                    reply = await link.call(m.QueryOffsetRequest(link.next_id(), self.group, topic), 3.0)
-                    assert isinstance(reply, m.OffsetReply)
-                    self.committed[topic] = max(reply.offset, 0)
-                request = m.PullRequest(link.next_id(), topic, self.committed[topic], self.pull_batch_size, self.suspend_ms)
-                pulled = await link.call(request, self.suspend_ms / 1000 + 3.0)
+                await self._consume_once(topic, address, link)
+            except asyncio.CancelledError:
+                raise
             except _NETWORK_ERRORS as error:
                 logger.info("pull of %s failed (%r); trying again", topic, error)
                 await asyncio.sleep(0.1)
-                continue
-            assert isinstance(pulled, m.PullReply)
-            if pulled.status == m.PullStatus.FOUND:
-                await self._process(topic, pulled.messages, pulled.next_offset)
-            elif pulled.status != m.PullStatus.NO_NEW_MSG:
-                if pulled.status != m.PullStatus.OFFSET_OVERFLOW:
-                    logger.warning("pull of %s from %s: %s %s", topic, address, pulled.status, pulled.detail)
-                await asyncio.sleep(0.2)
+            except Exception:
+                self.errors += 1
+                logger.exception("consume loop of %s on %s failed; reconnecting", topic, address or "no broker")
+                if link is not None:
+                    self._links.drop(address, link)
+                await asyncio.sleep(0.1)
+
+    async def _consume_once(self, topic: str, address: str, link: _Link) -> None:
+        """One pull of `topic` from `link`, and the processing of what it brought."""
+        if topic not in self.committed:
+            reply = await link.call(m.QueryOffsetRequest(link.next_id(), self.group, topic), 3.0)
+            if not isinstance(reply, m.OffsetReply):
+                raise UnexpectedReply(f"{address} answered a QueryOffsetRequest with a {type(reply).__name__}")
+            self.committed[topic] = max(reply.offset, 0)
+        request = m.PullRequest(link.next_id(), topic, self.committed[topic], self.pull_batch_size, self.suspend_ms)
+        pulled = await link.call(request, self.suspend_ms / 1000 + 3.0)
+        if not isinstance(pulled, m.PullReply):
+            raise UnexpectedReply(f"{address} answered a PullRequest with a {type(pulled).__name__}")
+        if pulled.status == m.PullStatus.FOUND:
+            await self._process(topic, pulled.messages, pulled.next_offset)
+        elif pulled.status != m.PullStatus.NO_NEW_MSG:
+            if pulled.status != m.PullStatus.OFFSET_OVERFLOW:
+                logger.warning("pull of %s from %s: %s %s", topic, address, pulled.status, pulled.detail)
+            await asyncio.sleep(0.2)
 
     async def _process(self, topic: str, batch: Sequence[Message], next_offset: int) -> None:
         """Process a batch in order; the committed offset moves to the smallest offset
         still in flight, i.e. past each message only once it is done."""
         for message in batch:
+            if self._stopping.is_set():
+                return
             async with self._lock:  # one handler call at a time across topics
+                if self.max_messages and self.processed >= self.max_messages:
+                    self.stop()
+                    return
                 await self._handle(message)
-            self.processed += 1
+                self.processed += 1
             self.committed[topic] = message.queue_offset + 1
         self.committed[topic] = next_offset
 
@@ -412,9 +501,13 @@ class AsyncConsumer:
                 await asyncio.sleep(self.local_retry_delay_ms / 1000)
 
     async def _persist_periodically(self) -> None:
-        while True:
+        while not self._stopping.is_set():  # as in _consume: a cancellation can be swallowed
             await asyncio.sleep(self.persist_offset_interval_ms / 1000)
-            await self.persist_offsets()
+            try:
+                await self.persist_offsets()
+            except Exception:  # like a consume loop: say so, count it, keep going
+                self.errors += 1
+                logger.exception("offset commit of group %s failed", self.group)
 
     async def persist_offsets(self) -> None:
         """Send every committed offset to the broker currently in use."""
@@ -450,6 +543,14 @@ class Consumer:
         if self._done is not None:
             self._done.result(timeout=10)
         self._thread.stop()
+
+    def crash(self) -> None:
+        """Stop at once, as a killed consumer process: the event loop halts wherever it is
+        and nothing more is committed."""
+        self._thread.loop.call_soon_threadsafe(self._async.crash)
+        self._thread.stop()
+        # Its tasks are abandoned mid-flight, as a killed process's are: no warnings about them.
+        self._thread.loop.set_exception_handler(lambda loop, context: None)
 
 
 async def _make_consumer(group: str, topic: str, handler: Handler, addresses: list[str], settings: dict[str, int]) -> AsyncConsumer:

@@ -17,9 +17,9 @@ import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from reference import log
-from reference import messages as m
-from reference.index import ConsumeQueues
+from noloss.reference import log
+from noloss.reference import messages as m
+from noloss.reference.index import ConsumeQueues
 
 OFFSETS_FILE = "consumerOffset.json"
 MAX_PULL_COUNT = 1024
@@ -102,7 +102,8 @@ class Ready:
     """A batch of work for the shell. Do it in this order:
 
     1. append `appends` to the commit log (into the page cache);
-    2. write each `meta` file atomically and durably;
+    2. write each `meta` file atomically and durably (a real shell queues the write on
+       its fsync thread, behind the fsyncs already requested: no reply waits on it);
     3. if `flush`, start an fsync of the log without waiting for it; when it finishes,
        step `Flushed(end)` with the log end as it was when the fsync started;
     4. send `frames`, each to its connection (drop those for closed connections);

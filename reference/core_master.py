@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reference import log
-from reference import messages as m
-from reference.core import FlushType, NodeConfig, NodeCore, Role
+from noloss.reference import log
+from noloss.reference import messages as m
+from noloss.reference.core import FlushType, NodeConfig, NodeCore, Role
 
 
 @dataclass(slots=True)

@@ -11,9 +11,9 @@ reports again. It serves pulls and offsets like the master but refuses sends.
 
 from __future__ import annotations
 
-from reference import log
-from reference import messages as m
-from reference.core import Connected, FlushType, NodeConfig, NodeCore, Role
+from noloss.reference import log
+from noloss.reference import messages as m
+from noloss.reference.core import Connected, FlushType, NodeConfig, NodeCore, Role
 
 
 class SlaveCore(NodeCore):

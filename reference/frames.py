@@ -10,23 +10,28 @@ Frame (all integers big-endian):
     u8  version  WIRE_VERSION
     u8  kind     which message (KINDS)
     u32 crc      CRC32C of the payload
-    payload      the message's fields in declaration order
+    payload      the message's fields in the order LAYOUT lists them
 
-Fields: int -> i64, bool -> u8, str -> u16 length + UTF-8, bytes -> u32 length + bytes,
-tuple[Message, ...] -> u32 count + each Message's fields.
+The layout is written out here, field by field, for each kind of message: it does not
+follow the order in which messages.py declares the fields, so reordering or adding a
+field there cannot change the bytes. A field missing from LAYOUT (or listed but gone)
+fails at import. Any change to LAYOUT is a new WIRE_VERSION, and
+tests/reference/test_frames.py pins the bytes of one frame of each kind.
+
+Field types: I64 -> i64, BOOL -> u8 (0 or 1), STR -> u16 length + UTF-8,
+BYTES -> u32 length + bytes, MESSAGES -> u32 count + each Message's fields (MESSAGE).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import struct
-import typing
 from collections.abc import Callable
 from typing import Any
 
 import crc32c
 
-from reference import messages as m
+from noloss.reference import messages as m
 
 WIRE_VERSION = 1
 HEADER = struct.Struct(">IBBI")
@@ -55,7 +60,6 @@ _I64 = struct.Struct(">q")
 _U32 = struct.Struct(">I")
 _U16 = struct.Struct(">H")
 
-
 class FrameError(Exception):
     """A frame that cannot be accepted; the message is the one-line reason."""
 
@@ -75,7 +79,12 @@ class _Reader:
         return chunk
 
     def unpack(self, fmt: struct.Struct) -> int:
-        value: int = fmt.unpack(self.take(fmt.size))[0]
+        # In place (unpack_from), not through `take`: no slice per integer on the hot path.
+        end = self.pos + fmt.size
+        if end > len(self.data):
+            raise FrameError(f"payload ends early: wanted {fmt.size} bytes at {self.pos} of {len(self.data)}")
+        value: int = fmt.unpack_from(self.data, self.pos)[0]
+        self.pos = end
         return value
 
 
@@ -105,35 +114,49 @@ def _get_bool(reader: _Reader) -> bool:
     return flag == 1
 
 
-_SCALARS: dict[Any, tuple[Encoder, Decoder]] = {
-    int: (lambda out, v: out.extend(_I64.pack(v)), lambda r: r.unpack(_I64)),
-    bool: (lambda out, v: out.append(1 if v else 0), _get_bool),
-    str: (_put_str, _get_str),
-    bytes: (lambda out, v: out.extend(_U32.pack(len(v)) + v), lambda r: r.take(r.unpack(_U32))),
-}
+I64: tuple[Encoder, Decoder] = (lambda out, v: out.extend(_I64.pack(v)), lambda r: r.unpack(_I64))
+BOOL: tuple[Encoder, Decoder] = (lambda out, v: out.append(1 if v else 0), _get_bool)
+STR: tuple[Encoder, Decoder] = (_put_str, _get_str)
+BYTES: tuple[Encoder, Decoder] = (lambda out, v: out.extend(_U32.pack(len(v)) + v), lambda r: r.take(r.unpack(_U32)))
+
+Layout = tuple[tuple[str, tuple[Encoder, Decoder]], ...]
+
+MESSAGE: Layout = (
+    ("topic", STR),
+    ("queue_offset", I64),
+    ("commit_offset", I64),
+    ("key", STR),
+    ("body", BYTES),
+    ("reconsume_times", I64),
+    ("origin_topic", STR),
+)
 
 
-def _codec(cls: type[Any]) -> tuple[Encoder, Decoder]:
-    """Build the encoder and decoder of a message class from its field annotations."""
-    fields: list[tuple[str, Encoder, Decoder]] = []
-    for field in dataclasses.fields(cls):
-        hint = typing.get_type_hints(cls)[field.name]
-        if typing.get_origin(hint) is tuple:
-            fields.append((field.name, *_tuple_codec(_codec(typing.get_args(hint)[0]))))
-        else:
-            fields.append((field.name, *_SCALARS[hint]))
+def _record(cls: type[Any], layout: Layout) -> tuple[Encoder, Decoder]:
+    """The encoder and decoder of `cls` laid out as `layout` says (fields by name)."""
+    names = [name for name, _ in layout]
+    declared = [field.name for field in dataclasses.fields(cls)]
+    if sorted(names) != sorted(declared):
+        raise TypeError(f"wire layout of {cls.__name__} lists {names}, the class has {declared}")
+
+    # Read in wire order, construct in declaration order (positional: cheaper than keywords).
+    getters = [get for _, (_, get) in layout]
+    slots = [declared.index(name) for name in names]
 
     def encode(out: bytearray, value: Any) -> None:
-        for name, put, _ in fields:
+        for name, (put, _) in layout:
             put(out, getattr(value, name))
 
     def decode(reader: _Reader) -> Any:
-        return cls(*(get(reader) for _, _, get in fields))
+        values: list[Any] = [None] * len(slots)
+        for slot, get in zip(slots, getters):
+            values[slot] = get(reader)
+        return cls(*values)
 
     return encode, decode
 
 
-def _tuple_codec(item: tuple[Encoder, Decoder]) -> tuple[Encoder, Decoder]:
+def _list_of(item: tuple[Encoder, Decoder]) -> tuple[Encoder, Decoder]:
     put_item, get_item = item
 
     def encode(out: bytearray, values: Any) -> None:
@@ -151,7 +174,31 @@ def _tuple_codec(item: tuple[Encoder, Decoder]) -> tuple[Encoder, Decoder]:
     return encode, decode
 
 
-_CODECS: dict[int, tuple[Encoder, Decoder]] = {kind: _codec(cls) for kind, cls in KINDS.items()}
+MESSAGES = _list_of(_record(m.Message, MESSAGE))
+
+LAYOUT: dict[type[Any], Layout] = {
+    m.SendRequest: (("request_id", I64), ("topic", STR), ("key", STR), ("body", BYTES), ("oneway", BOOL)),
+    m.SendReply: (("request_id", I64), ("status", STR), ("msg_id", STR), ("queue_offset", I64), ("detail", STR)),
+    m.SendBackRequest: (
+        ("request_id", I64),
+        ("group", STR),
+        ("origin_topic", STR),
+        ("key", STR),
+        ("body", BYTES),
+        ("reconsume_times", I64),
+        ("max_reconsume_times", I64),
+    ),
+    m.PullRequest: (("request_id", I64), ("topic", STR), ("queue_offset", I64), ("max_count", I64), ("suspend_ms", I64)),
+    m.PullReply: (("request_id", I64), ("status", STR), ("next_offset", I64), ("messages", MESSAGES), ("detail", STR)),
+    m.CommitOffsetRequest: (("request_id", I64), ("group", STR), ("topic", STR), ("offset", I64)),
+    m.QueryOffsetRequest: (("request_id", I64), ("group", STR), ("topic", STR)),
+    m.OffsetReply: (("request_id", I64), ("status", STR), ("offset", I64), ("detail", STR)),
+    m.HaReport: (("stored_offset", I64), ("flushed_offset", I64)),
+    m.HaData: (("offset", I64), ("data", BYTES)),
+}
+"""Every message's fields in wire order. Changing it changes the bytes: bump WIRE_VERSION."""
+
+_CODECS: dict[int, tuple[Encoder, Decoder]] = {kind: _record(cls, LAYOUT[cls]) for kind, cls in KINDS.items()}
 
 
 def encode_frame(message: m.Wire) -> bytes:

@@ -1,8 +1,10 @@
 """Consume queues: per topic, where each message's record sits in the commit log.
 
-Who does what: `log.scan` rebuilds them on start; a core adds an entry per appended
-record and answers pulls from them. They are derived data (RocketMQ rebuilds its
-ConsumeQueue files from the commit log the same way), so they live in memory.
+Who does what: on start recovery.py loads them from the files the last checkpoint wrote
+(checkpoint.py) and `log.scan` indexes the records after it; a core adds an entry per
+appended record and answers pulls from them. They are derived data (RocketMQ rebuilds
+its ConsumeQueue files from the commit log the same way): lost or damaged files are
+rebuilt by scanning the log.
 """
 
 from __future__ import annotations
@@ -19,6 +21,15 @@ class ConsumeQueues:
         queue = self._queues.setdefault(topic, [])
         queue.append((commit_offset, length))
         return len(queue) - 1
+
+    def load(self, topic: str, entries: list[tuple[int, int]]) -> None:
+        """Start `topic`'s queue with `entries` (read back from a checkpoint)."""
+        if entries:
+            self._queues[topic] = entries
+
+    def slice(self, topic: str, start: int, stop: int) -> list[tuple[int, int]]:
+        """The entries of `topic` from queue offset `start` up to (not including) `stop`."""
+        return self._queues.get(topic, [])[start:stop]
 
     def count(self, topic: str) -> int:
         """How many messages `topic` holds: the next queue offset."""
@@ -49,5 +60,5 @@ class ConsumeQueues:
         return sum(len(queue) for queue in self._queues.values())
 
     def topics(self) -> list[str]:
-        """Topics that hold at least one message."""
+        """Topics that hold at least one message (a checkpoint walks them)."""
         return sorted(self._queues)

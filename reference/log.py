@@ -24,9 +24,9 @@ from typing import Protocol
 
 import crc32c
 
-from reference.index import ConsumeQueues
-from reference.messages import Message
-from reference.storage import LogFile
+from noloss.reference.index import ConsumeQueues
+from noloss.reference.messages import Message
+from noloss.reference.storage import LogFile
 
 RECORD_MAGIC = 0xDAA320A7
 _HEAD = struct.Struct(">IIIqqi")
@@ -140,22 +140,29 @@ class Recovery:
     dropped_bytes: int
     reason: str
     queues: ConsumeQueues = field(default_factory=ConsumeQueues)
+    scanned_from: int = 0
+    """Where the record-by-record scan began: the checkpoint, 0 without one."""
+    note: str = ""
+    """Anything else recovery did that the broker's log should say (a rebuilt index)."""
 
     def describe(self) -> str:
         """One line for the broker's log."""
+        start = f"{self.end} bytes, {self.queues.total()} records, scanned from offset {self.scanned_from}"
+        note = f"; {self.note}" if self.note else ""
         if not self.dropped_bytes:
-            return f"recovered commit log: {self.end} bytes, {self.queues.total()} records, clean"
+            return f"recovered commit log: {start}, clean{note}"
         return (
-            f"recovered commit log: {self.end} bytes, {self.queues.total()} records; "
+            f"recovered commit log: {start}{note}; "
             f"dropped {self.dropped_bytes} bytes of torn/corrupt tail at offset {self.end} ({self.reason})"
         )
 
 
-def scan(log: LogReader, size: int) -> Recovery:
-    """Walk the records from offset 0 and stop at the first one that is torn, corrupt or
-    out of sequence; everything from there on is the tail to drop."""
-    recovery = Recovery(end=0, dropped_bytes=0, reason="")
-    buffer, base, pos = b"", 0, 0
+def scan(log: LogReader, size: int, start: int = 0, queues: ConsumeQueues | None = None) -> Recovery:
+    """Walk the records from `start` (a record boundary; `queues` indexes every record
+    before it) and stop at the first one that is torn, corrupt or out of sequence;
+    everything from there on is the tail to drop."""
+    recovery = Recovery(end=start, dropped_bytes=0, reason="", queues=queues if queues is not None else ConsumeQueues(), scanned_from=start)
+    buffer, base, pos = b"", start, start
     while pos < size:
         at = pos - base
         if len(buffer) - at < _HEAD.size or len(buffer) - at < record_length(buffer, at):
@@ -173,13 +180,15 @@ def scan(log: LogReader, size: int) -> Recovery:
     return recovery
 
 
-def recover(log: LogFile) -> Recovery:
-    """Scan `log`, truncate its bad tail, and make what remains durable.
+def recover(log: LogFile, start: int = 0, queues: ConsumeQueues | None = None) -> Recovery:
+    """Scan `log` from `start` (see `scan`), truncate its bad tail, and make what remains
+    durable. recovery.py decides where the scan may start and what a bad record below
+    that point means.
 
     The sync matters after a process crash: the surviving bytes may still sit only in
     the page cache, and the core starts out believing everything it has is flushed.
     """
-    recovery = scan(log, log.size())
+    recovery = scan(log, log.size(), start, queues)
     if recovery.dropped_bytes:
         log.truncate(recovery.end)
     log.sync()

@@ -11,18 +11,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from reference import log
-from reference import messages as m
-from reference.core import OFFSETS_FILE, NodeConfig, NodeCore, Role
-from reference.core_master import MasterCore
-from reference.core_slave import SlaveCore
-from reference.storage import LogFile, Storage
+from noloss.reference import log
+from noloss.reference import messages as m
+from noloss.reference.checkpoint import Checkpoint
+from noloss.reference.core import OFFSETS_FILE, NodeConfig, NodeCore, Role
+from noloss.reference.core_master import MasterCore
+from noloss.reference.core_slave import SlaveCore
+from noloss.reference.recovery import recover_node
+from noloss.reference.storage import LogFile, Storage
 
 LOG_NAME = "commitlog"
 
 
 class ShellIO(Protocol):
-    """The three things a shell does its own way."""
+    """The four things a shell does its own way."""
+
+    def write_meta(self, name: str, content: bytes) -> None:
+        """Replace metadata file `name` atomically and durably; a real shell does it on
+        its fsync thread, after the fsyncs already requested (no reply waits on it)."""
 
     def request_flush(self) -> None:
         """Start an fsync of the log (or note that one is wanted); do not wait for it."""
@@ -36,25 +42,29 @@ class ShellIO(Protocol):
 
 @dataclass
 class Node:
-    """A started node: its core, its log file and what recovery found."""
+    """A started node: its core, its log file, what recovery found and the checkpoint
+    the next one continues from."""
 
     core: NodeCore
     file: LogFile
     storage: Storage
     recovery: log.Recovery
+    checkpoint: Checkpoint
 
 
 def open_node(config: NodeConfig, storage: Storage) -> Node:
-    """Recover the commit log (truncating a bad tail) and build the core for the role."""
+    """Recover the commit log from its checkpoint (truncating a torn tail; LogDamaged if
+    a record below the checkpoint is bad) and build the core for the role."""
     file = storage.open_log(LOG_NAME)
-    recovery = log.recover(file)
+    recovered = recover_node(storage, file, LOG_NAME)
+    recovery = recovered.recovery
     offsets = storage.read_meta(OFFSETS_FILE)
     core: NodeCore
     if config.role is Role.SLAVE:
         core = SlaveCore(config, file, recovery, offsets)
     else:
         core = MasterCore(config, file, recovery, offsets)
-    return Node(core, file, storage, recovery)
+    return Node(core, file, storage, recovery, recovered.checkpoint)
 
 
 def drain(node: Node, io: ShellIO) -> None:
@@ -67,7 +77,7 @@ def drain(node: Node, io: ShellIO) -> None:
             # One write for the whole batch: the page-cache side of group commit.
             node.file.append(b"".join(ready.appends))
         for name, content in ready.meta.items():
-            node.storage.write_meta(name, content)
+            io.write_meta(name, content)
         if ready.flush:
             io.request_flush()
         for conn, message in ready.frames:

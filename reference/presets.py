@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reference.core import FlushType, Role
-from spec.config import PRESETS as SPEC_PRESETS
-from spec.config import Config
+from noloss.reference.core import FlushType, Role
+from noloss.spec.config import PRESETS as SPEC_PRESETS
+from noloss.spec.config import Config
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,5 +28,5 @@ class ClusterSettings:
 
 
 PRESETS: dict[str, ClusterSettings] = {
-    name: ClusterSettings.of(config) for name, config in SPEC_PRESETS.items() if config.rocketmqVersion == 4
+    name: ClusterSettings.of(config) for name, config in SPEC_PRESETS.items() if config.release.line == 4
 }

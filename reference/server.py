@@ -2,7 +2,9 @@
 
 Who does what: `BrokerServer` owns the listening socket, every connection, the commit
 log file and two background tasks — a ticker that turns wall-clock time into
-`core.tick()` and a flusher that runs fsyncs on a worker thread. Everything it learns
+`core.tick()` and a flusher that runs fsyncs on a worker thread. Every blocking disk
+call after start (log fsyncs, metadata files, checkpoints) runs on that one thread, in
+the order requested, never on the event loop. Everything it learns
 becomes a core event; everything the core wants done comes back as a Ready batch
 (node.drain). Group commit falls out of the flusher: while one fsync runs, later flush
 requests collapse into the next one, which covers every send appended meanwhile.
@@ -17,15 +19,21 @@ import asyncio
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import cast
 
-from reference import frames
-from reference import messages as m
-from reference.core import Connected, Disconnected, Flushed, NodeConfig, Received, Role
-from reference.node import Node, drain, open_node
-from reference.storage import FileStorage
+from noloss.reference import frames
+from noloss.reference import messages as m
+from noloss.reference.checkpoint import Checkpointer
+from noloss.reference.core import Connected, Disconnected, Flushed, NodeConfig, Received, Role
+from noloss.reference.node import Node, drain, open_node
+from noloss.reference.storage import FileStorage, Storage
 
 logger = logging.getLogger("noloss.broker")
 RECONNECT_DELAY_S = 0.2
+CHECKPOINT_INTERVAL_S = 1.0
+"""The default of how often, at most, the flusher extends the checkpoint after an fsync: the records
+after it are what a restart scans one by one (RocketMQ's flushCommitLogThoroughInterval
+plays the same part)."""
 
 
 class _Connection(asyncio.Protocol):
@@ -41,8 +49,8 @@ class _Connection(asyncio.Protocol):
         self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # A stream transport; uvloop's is not a subclass of asyncio.Transport, hence the cast.
+        self.transport = cast(asyncio.Transport, transport)
         self.peer = "%s:%s" % transport.get_extra_info("peername")[:2]
         self.conn = self.server.register(self)
         self.server.step(Connected(self.conn, self.to_master))
@@ -68,18 +76,36 @@ class _Connection(asyncio.Protocol):
 class BrokerServer:
     """One broker node (master or slave) serving on `host:port`."""
 
-    def __init__(self, config: NodeConfig, data_dir: str, host: str, port: int, master: tuple[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        config: NodeConfig,
+        data_dir: str,
+        host: str,
+        port: int,
+        master: tuple[str, int] | None = None,
+        storage: Storage | None = None,
+        checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
+    ) -> None:
         if (config.role is Role.SLAVE) != (master is not None):
             raise ValueError("a slave needs its master's address, and only a slave has one")
         self.config = config
         self.data_dir = data_dir
+        self.storage = storage if storage is not None else FileStorage(data_dir)
+        self.checkpointer: Checkpointer | None = None
+        self.checkpoint_interval_s = checkpoint_interval_s
+        self._last_checkpoint = 0.0
+        self._stopped = False
         self.host = host
         self.port = port
         self.master = master
         self.node: Node | None = None
         self._conns: dict[int, _Connection] = {}
         self._next_conn = 1
+        self.accepted = 0
+        """Connections ever registered (clients and replication), for tests and reports."""
         self._drain_scheduled = False
+        self._outgoing: dict[int, list[bytes]] = {}
+        """Frames encoded this loop turn, per connection, written together by `_drain`."""
         self._flush_wanted = asyncio.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fsync")
         self._tasks: list[asyncio.Task[None]] = []
@@ -91,7 +117,9 @@ class BrokerServer:
     async def start(self) -> int:
         """Recover the log, listen, start ticking, flushing and (slave) replicating;
         return the port actually bound."""
-        self.node = open_node(self.config, FileStorage(self.data_dir))
+        self.node = open_node(self.config, self.storage)
+        self.checkpointer = Checkpointer(self.storage, self.node.file, self.node.checkpoint)
+        self._last_checkpoint = time.monotonic()
         logger.info("%s", self.node.recovery.describe())
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(lambda: _Connection(self), self.host, self.port)
@@ -102,21 +130,34 @@ class BrokerServer:
         return self.port
 
     async def stop(self) -> None:
-        """Stop serving; persist consumer offsets and flush the log."""
+        """Stop serving; persist consumer offsets, flush the log, write a checkpoint.
+
+        The order matters: a cancelled flusher leaves its fsync running on the worker
+        thread, so the last sync and checkpoint are queued behind it on that thread and
+        the files are closed only once the thread has finished everything.
+        """
         if self._server is not None:
             self._server.close()
         for task in self._tasks:
             task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         for conn in list(self._conns.values()):
             if conn.transport is not None:
                 conn.transport.abort()
         if self.node is not None:
-            logger.info("stopping: %d log fsyncs, %d records stored", self.fsyncs, self.node.core.queues.total())
             self.node.core.persist_offsets()
             self._drain()
-            self.node.file.sync()
-            self.node.file.close()
+            offset = self.node.file.size()
+            await asyncio.get_running_loop().run_in_executor(self._executor, self.node.file.sync)
+            self.fsyncs += 1
+            await self._checkpoint(offset)
+            logger.info("stopping: %d log fsyncs, %d records stored", self.fsyncs, self.node.core.queues.total())
+        self._stopped = True
         self._executor.shutdown(wait=True)
+        if self.node is not None:
+            self.node.file.close()
+        if self.checkpointer is not None:
+            self.checkpointer.close()
 
     # -- connections -------------------------------------------------------------------
 
@@ -124,7 +165,12 @@ class BrokerServer:
         """Give a new connection its id."""
         conn, self._next_conn = self._next_conn, self._next_conn + 1
         self._conns[conn] = connection
+        self.accepted += 1
         return conn
+
+    def open_connections(self) -> int:
+        """Connections open now."""
+        return len(self._conns)
 
     def unregister(self, conn: int) -> None:
         """Forget a closed connection."""
@@ -143,18 +189,38 @@ class BrokerServer:
         self._drain_scheduled = False
         assert self.node is not None
         drain(self.node, self)
+        self._write_outgoing()
+
+    def _write_outgoing(self) -> None:
+        """Write the frames this loop turn produced: one write per connection."""
+        outgoing, self._outgoing = self._outgoing, {}
+        for conn, chunks in outgoing.items():
+            connection = self._conns.get(conn)
+            if connection is not None and connection.transport is not None and not connection.transport.is_closing():
+                connection.transport.write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
 
     # -- ShellIO ---------------------------------------------------------------------------
+
+    def write_meta(self, name: str, content: bytes) -> None:
+        if self._stopped:
+            return  # `stop` has written the last offsets; a late drain has nothing new
+        self._executor.submit(self._write_meta, name, content)
+
+    def _write_meta(self, name: str, content: bytes) -> None:
+        try:
+            self.storage.write_meta(name, content)
+        except OSError as error:
+            logger.error("cannot write %s: %s", self.storage.path(name), error)
 
     def request_flush(self) -> None:
         self._flush_wanted.set()
 
     def send(self, conn: int, message: m.Wire) -> None:
-        connection = self._conns.get(conn)
-        if connection is not None and connection.transport is not None and not connection.transport.is_closing():
-            connection.transport.write(frames.encode_frame(message))
+        if conn in self._conns:
+            self._outgoing.setdefault(conn, []).append(frames.encode_frame(message))
 
     def close(self, conn: int, reason: str) -> None:
+        self._write_outgoing()  # what was sent before the close goes out first
         connection = self._conns.get(conn)
         if connection is not None and connection.transport is not None:
             logger.warning("closing connection %d from %s: %s", conn, connection.peer, reason)
@@ -186,6 +252,17 @@ class BrokerServer:
             await loop.run_in_executor(self._executor, self.node.file.sync)
             self.fsyncs += 1
             self.step(Flushed(offset))
+            if time.monotonic() - self._last_checkpoint >= self.checkpoint_interval_s:
+                await self._checkpoint(offset)
+
+    async def _checkpoint(self, flushed: int) -> None:
+        """Extend the checkpoint to `flushed`, which an fsync has made durable: collect
+        the new queue entries here, write them on the fsync thread."""
+        assert self.node is not None and self.checkpointer is not None
+        self._last_checkpoint = time.monotonic()
+        pending = self.checkpointer.collect(self.node.core.queues, flushed)
+        if pending is not None:
+            await asyncio.get_running_loop().run_in_executor(self._executor, self.checkpointer.write, pending)
 
     async def _replicate(self, host: str, port: int) -> None:
         """Keep a connection to the master; reconnect when it drops."""
@@ -207,18 +284,38 @@ class BrokerServer:
             await asyncio.sleep(RECONNECT_DELAY_S)
 
 
-async def serve(config: NodeConfig, data_dir: str, host: str, port: int, master: tuple[str, int] | None) -> None:
-    """Run a node until cancelled (SIGINT/SIGTERM), printing where it listens."""
+async def serve(
+    config: NodeConfig,
+    data_dir: str,
+    host: str,
+    port: int,
+    master: tuple[str, int] | None,
+    checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
+    parent_pipe: int | None = None,
+) -> None:
+    """Run a node until SIGINT/SIGTERM, or until `parent_pipe` (the read end of a pipe
+    whose write end the parent holds) reports end-of-file: the parent is gone. Prints
+    where it listens."""
     import signal
 
-    server = BrokerServer(config, data_dir, host, port, master)
+    server = BrokerServer(config, data_dir, host, port, master, checkpoint_interval_s=checkpoint_interval_s)
     bound = await server.start()
     print(f"noloss broker: {config.role} {config.flush} listening on {host}:{bound} data-dir {data_dir}", flush=True)
+    logger.info("event loop: %s", type(asyncio.get_running_loop()).__module__)
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopped.set)
+    if parent_pipe is not None:
+        loop.add_reader(parent_pipe, _parent_gone, parent_pipe, stopped)
     try:
         await stopped.wait()
     finally:
         await server.stop()
+
+
+def _parent_gone(pipe: int, stopped: asyncio.Event) -> None:
+    """The parent's pipe is readable: nobody ever writes to it, so it is end-of-file."""
+    asyncio.get_running_loop().remove_reader(pipe)
+    logger.warning("the process that started this node is gone; stopping")
+    stopped.set()

@@ -1,5 +1,5 @@
 """A deterministic simulation of a master/slave pair: the cores over SimStorage with an
-in-memory network, for tests (and issue 5's model-based tests).
+in-memory network, for tests and the model-based lockstep (noloss.conformance.world).
 
 Who does what: `SimNode` plays the shell of one node exactly as server.py does (apply
 Ready in its documented order, then advance), except that an fsync only finishes when
@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from reference import messages as m
-from reference.core import Connected, Disconnected, Flushed, NodeConfig, Received
-from reference.node import drain, open_node
-from reference.storage import SimLog, SimStorage
+from noloss.reference import messages as m
+from noloss.reference.core import Connected, Disconnected, Flushed, NodeConfig, Received
+from noloss.reference.node import drain, open_node
+from noloss.reference.storage import SimLog, SimStorage
 
 class SimNode:
     """One node: a core, its simulated disk, and what it sent to each connection."""
@@ -50,6 +50,9 @@ class SimNode:
     def drain(self) -> None:
         """Do every Ready batch in the documented order until the core is quiet."""
         drain(self.node, self)
+
+    def write_meta(self, name: str, content: bytes) -> None:
+        self.storage.write_meta(name, content)
 
     def request_flush(self) -> None:
         self.flush_pending = True

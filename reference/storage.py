@@ -1,6 +1,6 @@
 """Where a node keeps its bytes: real files, or a simulated disk with a page cache.
 
-Who does what: the shell opens a `Storage` and hands its log file to `log.CommitLog`;
+Who does what: the shell opens a `Storage` and hands its log file to `node.open_node` (recovery in `log.recover`);
 the cores never touch storage. `FileStorage` is the real thing; `SimStorage` keeps bytes
 in memory and separates what is in the page cache from what is on disk, so a simulated
 power loss (`SimStorage.power_loss`) drops exactly the unflushed bytes while a process
@@ -47,16 +47,26 @@ class Storage(Protocol):
     def write_meta(self, name: str, data: bytes) -> None:
         """Replace metadata file `name` atomically and durably."""
 
+    def path(self, name: str) -> str:
+        """Where file `name` lives, for error messages."""
+
 
 class FileLog:
     """A LogFile on a real file: pwrite/pread at known offsets, fdatasync to flush.
 
     `sync` runs on a worker thread while the event loop keeps appending; that is safe
     because appends never rewrite bytes a sync may be flushing.
+
+    A file this opens with O_CREAT is durable only once its directory entry is: the
+    directory is fsynced when the open created the file, before anything is appended.
     """
 
     def __init__(self, path: str) -> None:
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+            sync_directory(os.path.dirname(path) or ".")
+        except FileExistsError:
+            self._fd = os.open(path, os.O_RDWR)
         self._size = os.fstat(self._fd).st_size
 
     def size(self) -> int:
@@ -83,12 +93,27 @@ class FileLog:
         os.close(self._fd)
 
 
+def sync_directory(directory: str) -> None:
+    """fsync a directory: makes the files created or renamed in it durable."""
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
 class FileStorage:
     """Storage in a directory of real files."""
 
     def __init__(self, directory: str) -> None:
         self.directory = directory
-        os.makedirs(directory, exist_ok=True)
+        if not os.path.isdir(directory):
+            # A new data directory: its own entry in its parent must be durable too.
+            os.makedirs(directory, exist_ok=True)
+            sync_directory(os.path.dirname(os.path.abspath(directory)))
+
+    def path(self, name: str) -> str:
+        return os.path.join(self.directory, name)
 
     def open_log(self, name: str) -> FileLog:
         return FileLog(os.path.join(self.directory, name))
@@ -109,11 +134,7 @@ class FileStorage:
             file.flush()
             os.fsync(file.fileno())
         os.replace(path + ".tmp", path)
-        dir_fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        sync_directory(self.directory)
 
 
 class SimLog:
@@ -165,6 +186,9 @@ class SimStorage:
 
     def open_log(self, name: str) -> SimLog:
         return self.logs.setdefault(name, SimLog())
+
+    def path(self, name: str) -> str:
+        return name
 
     def read_meta(self, name: str) -> bytes | None:
         return self.meta.get(name)

@@ -1,7 +1,7 @@
 """Actions as named values, and the small state edits the actors share.
 
 An action is (actor, verb, message, arg): who does what to which message, plus whatever
-else makes it unique (a packet's attempt, a queue offset). The same value is enabled by a
+else makes it unique, typed per kind of action (`Attempt`, `QueueOffset`, `PacketRef`, …). The same value is enabled by a
 guard in `actions(state)` and applied by `next_state(state, action)`, so a counterexample
 is a list of actions that replays through the spec.
 """
@@ -9,13 +9,78 @@ is a list of actions that replays through the spec.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
-from spec.state import GONE, REPLY, REQUEST, STATUS_NAMES, TOPIC_NAMES, UP, WAITING, Node, Packet, Pending, Producer, State
-from spec.status import send_status
+from noloss.spec.state import GONE, REPLY, REQUEST, STATUS_NAMES, TOPIC_NAMES, UP, WAITING, Node, Packet, Pending, Producer, State
+from noloss.spec.status import send_status
 
 if TYPE_CHECKING:
-    from spec.model import Model
+    from noloss.spec.model import Model
+
+
+class Attempt(NamedTuple):
+    """Which request of a message the master stores: `#2`."""
+
+    attempt: int
+
+    def __str__(self) -> str:
+        return f"#{self.attempt}"
+
+
+class Reply(NamedTuple):
+    """The reply the producer reads: `#1 SEND_OK`."""
+
+    attempt: int
+    status: int  # a SendStatus code (STATUS_NAMES)
+
+    def __str__(self) -> str:
+        return f"#{self.attempt} {STATUS_NAMES[self.status]}"
+
+
+class Position(NamedTuple):
+    """A held send, by where its entry stands in the master's log: `entry 0`."""
+
+    position: int
+
+    def __str__(self) -> str:
+        return f"entry {self.position}"
+
+
+class QueueOffset(NamedTuple):
+    """An entry of a consume queue: `topic@1`, `%RETRY%@0`."""
+
+    queue: int  # MAIN or RETRY
+    offset: int
+
+    def __str__(self) -> str:
+        return f"{TOPIC_NAMES[self.queue]}@{self.offset}"
+
+
+class Queue(NamedTuple):
+    """A consume queue: `topic`."""
+
+    queue: int  # MAIN or RETRY
+
+    def __str__(self) -> str:
+        return TOPIC_NAMES[self.queue]
+
+
+class PacketRef(NamedTuple):
+    """A packet on the wire (its message is the action's): `request #1`, `reply #1 SEND_OK`."""
+
+    kind: int  # REQUEST or REPLY
+    attempt: int
+    status: int  # REPLY: the SendStatus; REQUEST: 0
+
+    def __str__(self) -> str:
+        if self.kind == REQUEST:
+            return f"request #{self.attempt}"
+        return f"reply #{self.attempt} {STATUS_NAMES[self.status]}"
+
+
+ActionArg = Attempt | Reply | Position | QueueOffset | Queue | PacketRef
+"""What identifies an action beyond actor, verb and message; each kind of action has one type."""
+ArgType = TypeVar("ArgType", Attempt, Reply, Position, QueueOffset, Queue, PacketRef)
 
 
 class Action(NamedTuple):
@@ -24,34 +89,22 @@ class Action(NamedTuple):
     actor: str  # producer | master | slave | both | consumer | net
     verb: str  # what the actor does (a fault's kind is f"{actor}-{verb}")
     message: int | None  # the message it concerns, if any
-    arg: tuple[int, ...] = ()  # what else identifies it (attempt, queue and offset, packet)
+    arg: ActionArg | None = None  # what else identifies it (attempt, queue and offset, packet)
 
     def __str__(self) -> str:
         text = f"{self.actor} {self.verb}"
         if self.message is not None:
             text += f" m{self.message}"
-        if self.arg:
-            text += f" ({_arg_text(self)})"
+        if self.arg is not None:
+            text += f" ({self.arg})"
         return text
 
 
-def _arg_text(action: Action) -> str:
-    """The argument in words: `#2` (attempt), `topic@1` (queue offset), `reply #1 SEND_OK`."""
+def arg_of(action: Action, kind: type[ArgType]) -> ArgType:
+    """`action`'s argument, which must be of `kind` (each kind of action has one type)."""
     arg = action.arg
-    if action.actor == "producer" and action.verb == "receive":
-        return f"#{arg[0]} {STATUS_NAMES[arg[1]]}"
-    if action.actor == "net":
-        kind, attempt, status = arg
-        return f"request #{attempt}" if kind == REQUEST else f"reply #{attempt} {STATUS_NAMES[status]}"
-    if action.actor == "master" and action.verb == "receive":
-        return f"#{arg[0]}"
-    if action.actor == "master":
-        return f"entry {arg[0]}"
-    if action.actor == "consumer" and len(arg) == 2:
-        return f"{TOPIC_NAMES[arg[0]]}@{arg[1]}"
-    if action.actor == "consumer":
-        return TOPIC_NAMES[arg[0]]
-    return ",".join(str(value) for value in arg)
+    assert isinstance(arg, kind), f"{action.actor} {action.verb}: argument {arg!r} is not a {kind.__name__}"
+    return arg
 
 
 Effect = Callable[["Model", State, Action], State]
@@ -87,14 +140,28 @@ def alive(node: Node) -> bool:
     return node.status != GONE
 
 
-def in_sync(master: Node, slave: Node) -> bool:
-    """The slave is connected and its log is a prefix of the master's (HA can go on).
+def connected(master: Node, slave: Node) -> bool:
+    """Both nodes are up: the slave's HAClient has a connection to the master."""
+    return slave.status == UP and master.status == UP
 
-    A slave holding entries the master lost cannot resync: RocketMQ's HAClient drops the
-    connection when the offsets disagree, so replication stalls until an operator acts.
+
+def is_prefix(slave: Node, master: Node) -> bool:
+    """The slave's log is a prefix of the master's: it holds nothing the master lost."""
+    return master.log[: len(slave.log)] == slave.log
+
+
+def in_sync(trusts_offsets: bool, state: State) -> bool:
+    """The master counts the slave: it waits for its reports and it sends it the log's tail.
+
+    RocketMQ (haTrustSlaveOffset=true) compares offsets only: the slave's first report after
+    it connects is taken unchecked (4.x HAConnection, 5.x DefaultHAConnection), whatever its
+    log holds. With the check (false), a slave holding entries the master lost is not
+    counted, and one whose link broke is counted again only after a `slave reconnect`.
     """
-    size = len(slave.log)
-    return slave.status == UP and master.status == UP and master.log[:size] == slave.log
+    master, slave = state.master, state.slave
+    if not connected(master, slave):
+        return False
+    return trusts_offsets or (state.slave_linked and is_prefix(slave, master))
 
 
 def next_message(producer: Producer, acked: bool) -> Producer:
@@ -120,12 +187,12 @@ def settle(state: State, pending: tuple[Pending, ...]) -> State:
     """Reply to every held request whose flush and replication are both settled."""
     network = state.network
     kept = []
-    for held in pending:
-        if held.flush == WAITING or held.replication == WAITING:
-            kept.append(held)
+    for request in pending:
+        if request.flush == WAITING or request.replication == WAITING:
+            kept.append(request)
         else:
-            status = send_status(held.flush, held.replication)
-            network = add_packet(network, Packet(REPLY, held.msg, held.attempt, status))
+            status = send_status(request.flush, request.replication)
+            network = add_packet(network, Packet(REPLY, request.msg, request.attempt, status))
     return state._replace(pending=tuple(kept), network=network)
 
 

@@ -4,7 +4,8 @@ The master appends every request to its commit log in the page cache, then (if t
 configuration asks) holds the reply until the group-commit fsync (`SYNC_FLUSH`) and the
 slave's report (`SYNC_MASTER`); the two run in parallel and either may time out. The slave
 pulls everything the master has beyond its own log and reports it stored once it is in its
-page cache, before its own flush. Flushing writes the whole page-cache tail at once: since
+page cache, before its own flush, and copies the master's committed consumer offsets from
+time to time (SlaveSynchronize, `sync-offsets`). Flushing writes the whole page-cache tail at once: since
 entries are appended in order, flushing at different times reaches every prefix.
 """
 
@@ -13,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from spec.actions import Action, Effect, add_packet, distinct, in_sync, remove_packet, settle, up
-from spec.config import ONEWAY_SEND
-from spec.state import (
+from noloss.spec.actions import Action, Attempt, Effect, Position, add_packet, arg_of, connected, distinct, in_sync, is_prefix, remove_packet, settle, up
+from noloss.spec.config import ONEWAY_SEND
+from noloss.spec.reductions import syncs_offsets_at_commit
+from noloss.spec.state import (
     DOWN,
     MAIN,
     MET,
@@ -31,10 +33,10 @@ from spec.state import (
     Pending,
     State,
 )
-from spec.status import send_status
+from noloss.spec.status import send_status
 
 if TYPE_CHECKING:
-    from spec.model import Model
+    from noloss.spec.model import Model
 
 MASTER = "master"
 SLAVE = "slave"
@@ -45,23 +47,39 @@ def enabled(model: Model, state: State) -> Iterator[Action]:
     if up(master):
         for packet in distinct(state.network):
             if packet.kind == REQUEST:
-                yield Action(MASTER, "receive", packet.msg, (packet.attempt,))
+                yield Action(MASTER, "receive", packet.msg, Attempt(packet.attempt))
         if master.flushed < len(master.log):
             yield Action(MASTER, "flush", None)
-        for held in state.pending:
-            if held.flush == WAITING:
-                yield Action(MASTER, "flush-timeout", held.msg, (held.position,))
-            if held.replication == WAITING:
-                yield Action(MASTER, "slave-timeout", held.msg, (held.position,))
-    if in_sync(master, slave) and len(slave.log) < len(master.log):
+        for request in state.pending:
+            if request.flush == WAITING:
+                yield Action(MASTER, "flush-timeout", request.msg, Position(request.position))
+            if request.replication == WAITING:
+                yield Action(MASTER, "slave-timeout", request.msg, Position(request.position))
+    trusts = model.config.haTrustSlaveOffset
+    if in_sync(trusts, state) and (len(slave.log) < len(master.log) or _report_covers_waiting(state)):
         yield Action(SLAVE, "replicate", None)
+    if not state.slave_linked and connected(master, slave) and is_prefix(slave, master):
+        yield Action(SLAVE, "reconnect", None)
     if up(slave) and slave.flushed < len(slave.log):
         yield Action(SLAVE, "flush", None)
+    if not syncs_offsets_at_commit(model) and up(master) and up(slave):
+        if slave.offsets != master.offsets or slave.offsets_disk != master.offsets:
+            yield Action(SLAVE, "sync-offsets", None)
     for name, node in ((MASTER, master), (SLAVE, slave)):
         if up(node) and node.offsets != node.offsets_disk:
             yield Action(name, "persist-offsets", None)
         if node.status == DOWN:
             yield Action(name, "restart", None)
+
+
+def _report_covers_waiting(state: State) -> bool:
+    """The slave's offset already covers a send the master waits for: its next report meets it.
+
+    Only a slave at least as long as the master's entry can do this without pulling; with
+    trusted offsets it need not hold that entry (apache/rocketmq#3015).
+    """
+    size = len(state.slave.log)
+    return any(request.replication == WAITING and request.position < size for request in state.pending)
 
 
 def _node(state: State, name: str) -> Node:
@@ -72,22 +90,19 @@ def _with_node(state: State, name: str, node: Node) -> State:
     return state._replace(master=node) if name == MASTER else state._replace(slave=node)
 
 
-def append_to_master(model: Model, state: State, entry: Entry) -> Node:
-    """The master appends an entry to its page cache (on disk at once if nothing can tell)."""
-    master = state.master
-    log = master.log + (entry,)
-    flushed = master.flushed if model.observed_in(state).master_flush else len(log)
-    return master._replace(log=log, flushed=flushed)
+def append_to_master(state: State, entry: Entry) -> Node:
+    """The master appends an entry to its page cache; the flush service writes it later."""
+    return state.master._replace(log=state.master.log + (entry,))
 
 
 def master_receive(model: Model, state: State, action: Action) -> State:
     """The master stores a request and answers now, or holds the answer for flush and/or slave."""
     assert action.message is not None
-    (attempt,) = action.arg
+    attempt = arg_of(action, Attempt).attempt
     config = model.config
     master = state.master
     position = len(master.log)
-    master = append_to_master(model, state, Entry(MAIN, action.message, 0))
+    master = append_to_master(state, Entry(MAIN, action.message, 0))
     network = remove_packet(state.network, Packet(REQUEST, action.message, attempt, 0))
     state = state._replace(master=master, network=network)
     if config.sendMode == ONEWAY_SEND:
@@ -96,12 +111,14 @@ def master_receive(model: Model, state: State, action: Action) -> State:
     replication = MET
     if config.waits_for_slave:
         # 4.x isSlaveOK: no connected slave in sync means SLAVE_NOT_AVAILABLE, without waiting.
-        replication = WAITING if in_sync(master, state.slave) else NOT_AVAILABLE
+        # 5.x never asks: it waits, and answers FLUSH_SLAVE_TIMEOUT if no slave reports in time.
+        counted = in_sync(config.haTrustSlaveOffset, state)
+        replication = WAITING if counted or not config.slave_not_available else NOT_AVAILABLE
     if flush != WAITING and replication != WAITING:
         reply = Packet(REPLY, action.message, attempt, send_status(flush, replication))
         return state._replace(network=add_packet(state.network, reply))
-    held = Pending(action.message, attempt, position, flush, replication)
-    return state._replace(pending=state.pending + (held,))
+    request = Pending(action.message, attempt, position, flush, replication)
+    return state._replace(pending=state.pending + (request,))
 
 
 def master_flush(model: Model, state: State, action: Action) -> State:
@@ -109,31 +126,43 @@ def master_flush(model: Model, state: State, action: Action) -> State:
     size = len(state.master.log)
     state = state._replace(master=state.master._replace(flushed=size))
     pending = tuple(
-        held._replace(flush=MET) if held.flush == WAITING and held.position < size else held
-        for held in state.pending
+        request._replace(flush=MET) if request.flush == WAITING and request.position < size else request
+        for request in state.pending
     )
     return settle(state, pending)
 
 
 def slave_replicate(model: Model, state: State, action: Action) -> State:
-    """The slave pulls what the master has beyond its log and reports the offset (page cache only)."""
-    size = len(state.master.log)
-    flushed = state.slave.flushed if model.observed_in(state).slave_flush else size
-    state = state._replace(slave=state.slave._replace(log=state.master.log, flushed=flushed))
+    """The slave pulls what the master has beyond its offset and reports its offset (page cache only).
+
+    The master sends from the slave's offset on, and counts every entry below the reported
+    offset as replicated: where the slave holds other entries there (it was ahead of a master
+    that lost them), they stay, and count (apache/rocketmq#3015). With the checked handshake
+    the slave's log is a prefix of the master's and the result is the master's log.
+    """
+    master_log, slave = state.master.log, state.slave
+    log = slave.log + master_log[len(slave.log) :]
+    state = state._replace(slave=slave._replace(log=log))
+    size = len(log)
     pending = tuple(
-        held._replace(replication=MET) if held.replication == WAITING and held.position < size else held
-        for held in state.pending
+        request._replace(replication=MET) if request.replication == WAITING and request.position < size else request
+        for request in state.pending
     )
     return settle(state, pending)
 
 
+def slave_reconnect(model: Model, state: State, action: Action) -> State:
+    """haTrustSlaveOffset=false: the master checks the reconnecting slave's log and counts it again."""
+    return state._replace(slave_linked=True)
+
+
 def _time_out(state: State, action: Action, flush: bool) -> State:
-    (position,) = action.arg
+    position = arg_of(action, Position).position
     pending = tuple(
-        (held._replace(flush=TIMED_OUT) if flush else held._replace(replication=TIMED_OUT))
-        if held.position == position
-        else held
-        for held in state.pending
+        (request._replace(flush=TIMED_OUT) if flush else request._replace(replication=TIMED_OUT))
+        if request.position == position
+        else request
+        for request in state.pending
     )
     return settle(state, pending)
 
@@ -159,6 +188,12 @@ def persist_offsets(model: Model, state: State, action: Action) -> State:
     return _with_node(state, action.actor, node._replace(offsets_disk=node.offsets))
 
 
+def sync_offsets(model: Model, state: State, action: Action) -> State:
+    """SlaveSynchronize: the slave copies the master's committed offsets and persists them."""
+    offsets = state.master.offsets
+    return state._replace(slave=state.slave._replace(offsets=offsets, offsets_disk=offsets))
+
+
 def restart(model: Model, state: State, action: Action) -> State:
     """A down node starts again with what it kept (disk, and page cache after a mere crash)."""
     node = _node(state, action.actor)
@@ -175,7 +210,9 @@ MASTER_EFFECTS: dict[str, Effect] = {
 }
 SLAVE_EFFECTS: dict[str, Effect] = {
     "replicate": slave_replicate,
+    "reconnect": slave_reconnect,
     "flush": slave_flush,
     "persist-offsets": persist_offsets,
+    "sync-offsets": sync_offsets,
     "restart": restart,
 }

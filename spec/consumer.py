@@ -1,13 +1,16 @@
 """The push consumer and its listener: pull, process, commit; send back on failure.
 
 The consumer reads from the master, or from the slave while the master is down (classic
-master/slave has no failover). It subscribes to the topic and to %RETRY%group and works on
+master/slave has no failover) if the slave answers pulls: 4.x slaves do, 5.x slaves only with
+slaveReadEnable (PullMessageProcessor.rejectRequest). It sees the entries the broker has
+dispatched to its consume queues: the whole commit log, or in 5.3+ under SYNC_FLUSH only the
+flushed part (unless readUnCommitted). It subscribes to the topic and to %RETRY%group and works on
 one message at a time, so its committed offset is always 'the smallest offset in flight'.
 After a start it fetches its offsets from the node it reads. A failed message is sent back
 to the master as a %RETRY% copy (or a %DLQ% copy after maxReconsumeTimes), stored with
 WAIT=false: no sync flush, no replication wait. Offsets past the end of the master's queue
-are corrected to the end, as the broker answers OFFSET_OVERFLOW_BADLY (not on the slave:
-offsetCheckInSlave is false by default).
+are corrected, as the broker answers OFFSET_OVERFLOW_BADLY: to the end, or up to 4.9.3 to the
+start (not on the slave: offsetCheckInSlave is false by default).
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from spec.actions import Action, Effect, bump, committed_past, up
-from spec.broker import append_to_master
-from spec.state import (
-    ACKED_UNPROCESSED,
+from noloss.spec.actions import Action, Effect, Queue, QueueOffset, arg_of, bump, committed_past, up
+from noloss.spec.broker import MASTER, SLAVE, append_to_master
+from noloss.spec.reductions import merges_pull
+from noloss.spec.state import (
+    COMMITTED_UNPROCESSED,
     CONSUMED_QUEUES,
     DLQ,
     FAILED,
@@ -33,23 +37,36 @@ from spec.state import (
 )
 
 if TYPE_CHECKING:
-    from spec.model import Model
+    from noloss.spec.model import Model
 
 ACTOR = "consumer"
 
 
-def source(state: State) -> tuple[str, Node] | None:
+def source(model: Model, state: State) -> tuple[str, Node] | None:
     """The node the consumer reads from now: the master, else the slave while the master is down."""
     if up(state.master):
-        return "master", state.master
-    if up(state.slave):
-        return "slave", state.slave
+        return MASTER, state.master
+    if up(state.slave) and model.config.consumer_reads_slave:
+        return SLAVE, state.slave
     return None
 
 
 def queue_of(node: Node, queue: int) -> tuple[Entry, ...]:
-    """The consume queue of one topic: its entries in commit-log order."""
+    """The consume queue of one topic once everything is dispatched: its entries in commit-log order."""
     return tuple(entry for entry in node.log if entry.topic == queue)
+
+
+def dispatched_queue(model: Model, name: str, node: Node, queue: int) -> tuple[Entry, ...]:
+    """The consume queue as consumers see it now: what ReputMessageService has dispatched.
+
+    4.x and 5.0-5.2 dispatch up to the commit log's write position, unflushed entries too;
+    5.3+ stops at the confirm offset, which under SYNC_FLUSH is the flushed position
+    (ReputMessageService.getReputEndOffset), unless readUnCommitted.
+    """
+    config = model.config
+    bounded = config.dispatch_bounded_on_master if name == MASTER else config.dispatch_bounded_on_slave
+    log = node.log[: node.flushed] if bounded else node.log
+    return tuple(entry for entry in log if entry.topic == queue)
 
 
 def read_position(consumer: Consumer, node: Node) -> tuple[int, ...]:
@@ -65,32 +82,37 @@ def enabled(model: Model, state: State) -> Iterator[Action]:
     config = model.config
     work = consumer.work
     if work is None:
-        found = source(state)
+        found = source(model, state)
         if found is None:
             return
         name, node = found
         position = read_position(consumer, node)
         for queue in CONSUMED_QUEUES:
-            entries = queue_of(node, queue)
+            entries = dispatched_queue(model, name, node, queue)
             offset = position[queue]
             if offset < len(entries):
                 message = entries[offset].msg
-                if config.ackBeforeProcess:
-                    yield Action(ACTOR, "pull-and-ack", message, (queue, offset))
+                if not merges_pull(model):
+                    yield Action(ACTOR, "pull", message, QueueOffset(queue, offset))
+                elif config.commitBeforeProcess:
+                    yield Action(ACTOR, "pull-and-commit", message, QueueOffset(queue, offset))
                 else:
-                    yield Action(ACTOR, "consume", message, (queue, offset))
+                    yield Action(ACTOR, "consume", message, QueueOffset(queue, offset))
                     if config.consumerMayFail and state.failures < config.redeliveries:
-                        yield Action(ACTOR, "consume-fail", message, (queue, offset))
-            elif offset > len(entries) and name == "master":
-                yield Action(ACTOR, "correct-offset", None, (queue,))
+                        yield Action(ACTOR, "consume-fail", message, QueueOffset(queue, offset))
+            elif offset > len(entries) and name == MASTER:
+                yield Action(ACTOR, "correct-offset", None, Queue(queue))
         return
     message = work.entry.msg
-    if work.stage in (PULLED, ACKED_UNPROCESSED):
+    if work.stage == PULLED and config.commitBeforeProcess:
+        # The listener hands the work off and returns CONSUME_SUCCESS before it runs.
+        yield Action(ACTOR, "commit", message, QueueOffset(work.queue, work.offset))
+    elif work.stage in (PULLED, COMMITTED_UNPROCESSED):
         yield Action(ACTOR, "process", message)
         if config.consumerMayFail and state.failures < config.redeliveries:
             yield Action(ACTOR, "process-fail", message)
     elif work.stage == SUCCEEDED:
-        yield Action(ACTOR, "ack", message, (work.queue, work.offset))
+        yield Action(ACTOR, "commit", message, QueueOffset(work.queue, work.offset))
     elif work.stage == FAILED:
         if up(state.master):
             yield Action(ACTOR, "send-back", message)
@@ -98,47 +120,39 @@ def enabled(model: Model, state: State) -> Iterator[Action]:
             yield Action(ACTOR, "consume-later", message)
 
 
-def _pull(state: State, action: Action) -> State:
+def pull(model: Model, state: State, action: Action) -> State:
     """The consumer takes the next entry of a queue from the node it reads."""
-    queue, offset = action.arg
-    found = source(state)
+    at = arg_of(action, QueueOffset)
+    found = source(model, state)
     assert found is not None
     node = found[1]
     consumer = state.consumer
-    entry = queue_of(node, queue)[offset]
-    work = Work(queue, offset, entry, PULLED)
+    entry = queue_of(node, at.queue)[at.offset]
+    work = Work(at.queue, at.offset, entry, PULLED)
     return state._replace(consumer=consumer._replace(next=read_position(consumer, node), work=work))
 
 
 def consume(model: Model, state: State, action: Action) -> State:
-    """The consumer pulls the next entry and its listener returns CONSUME_SUCCESS.
-
-    Pulling and processing are one step: a pull changes nothing durable, so a crash between
-    the two is the same as a crash before the pull.
-    """
-    return process(model, _pull(state, action), action)
+    """`pull` and `process` as one step (reductions.merges_pull): CONSUME_SUCCESS."""
+    return process(model, pull(model, state, action), action)
 
 
 def consume_fail(model: Model, state: State, action: Action) -> State:
-    """The consumer pulls the next entry and its listener returns RECONSUME_LATER (or throws)."""
-    return process_fail(model, _pull(state, action), action)
+    """`pull` and `process-fail` as one step: the listener returns RECONSUME_LATER (or throws)."""
+    return process_fail(model, pull(model, state, action), action)
 
 
-def pull_and_ack(model: Model, state: State, action: Action) -> State:
-    """ackBeforeProcess: the listener returns CONSUME_SUCCESS at once and the work runs afterwards."""
-    queue, offset = action.arg
-    state = _commit(model, _pull(state, action), queue, offset)
-    work = state.consumer.work
-    assert work is not None
-    return state._replace(consumer=state.consumer._replace(work=work._replace(stage=ACKED_UNPROCESSED)))
+def pull_and_commit(model: Model, state: State, action: Action) -> State:
+    """`pull` and the early `commit` as one step: commitBeforeProcess, the work runs afterwards."""
+    return commit(model, pull(model, state, action), action)
 
 
 def correct_offset(model: Model, state: State, action: Action) -> State:
-    """OFFSET_OVERFLOW_BADLY: the master moves the consumer's offset back to the queue's end."""
-    (queue,) = action.arg
+    """OFFSET_OVERFLOW_BADLY: the master moves the consumer's offset back to the queue's end (to 0 up to 4.9.3)."""
+    queue = arg_of(action, Queue).queue
     consumer = state.consumer
     position = list(read_position(consumer, state.master))
-    position[queue] = len(queue_of(state.master, queue))
+    position[queue] = 0 if model.config.overflow_to_min else len(dispatched_queue(model, MASTER, state.master, queue))
     return state._replace(consumer=consumer._replace(next=tuple(position)))
 
 
@@ -147,28 +161,15 @@ def process(model: Model, state: State, action: Action) -> State:
     consumer = state.consumer
     assert consumer.work is not None
     message = consumer.work.entry.msg
-    delivered = bump(state.delivered, message)
+    processed = bump(state.processed, message)
     effects = state.effects
     if not (model.config.idempotentConsumer and effects[message] > 0):
         effects = bump(effects, message)
     work = consumer.work
-    state = state._replace(delivered=delivered, effects=effects)
-    if work.stage == ACKED_UNPROCESSED:
+    state = state._replace(processed=processed, effects=effects)
+    if work.stage == COMMITTED_UNPROCESSED:
         return state._replace(consumer=consumer._replace(work=None))
-    state = state._replace(consumer=consumer._replace(work=work._replace(stage=SUCCEEDED)))
-    if not model.observed_in(state).commit_gap:
-        # Nothing can fall between CONSUME_SUCCESS and the commit: do both in one step.
-        state = commit_if_done(model, state)
-    return state
-
-
-def commit_if_done(model: Model, state: State) -> State:
-    """Commit the message in hand if its processing succeeded (the `ack` step, taken at once)."""
-    work = state.consumer.work
-    if work is None or work.stage != SUCCEEDED:
-        return state
-    state = _commit(model, state, work.queue, work.offset)
-    return state._replace(consumer=state.consumer._replace(work=None))
+    return state._replace(consumer=consumer._replace(work=work._replace(stage=SUCCEEDED)))
 
 
 def process_fail(model: Model, state: State, action: Action) -> State:
@@ -176,43 +177,37 @@ def process_fail(model: Model, state: State, action: Action) -> State:
     consumer = state.consumer
     assert consumer.work is not None
     # After an early ack nothing will ever retry the work: it is simply dropped.
-    finished = consumer.work.stage == ACKED_UNPROCESSED
+    finished = consumer.work.stage == COMMITTED_UNPROCESSED
     work = None if finished else consumer.work._replace(stage=FAILED)
     return state._replace(consumer=consumer._replace(work=work), failures=state.failures + 1)
 
 
 def _commit(model: Model, state: State, queue: int, offset: int) -> State:
-    """Commit past `offset`: in the consumer's memory and at the node it reads (if any is up).
-
-    A commit at the master reaches the slave at once (SlaveSynchronize, which persists it).
-    The real copy lags by up to 10 s; a lagging copy is always behind this one, and a read
-    position further back only holds more messages, so syncing at once can hide no loss.
-    """
+    """Commit past `offset`: in the consumer's memory and, in memory until persisted, at the
+    node it reads (if any is up). The slave copies a commit at the master by `sync-offsets`."""
     consumer = state.consumer
     assert consumer.next is not None
     position = committed_past(consumer.next, queue, offset)
     state = state._replace(consumer=consumer._replace(next=position))
-    found = source(state)
+    found = source(model, state)
     if found is None:
         return state
     name, node = found
-    offsets = committed_past(node.offsets, queue, offset)
-    if name == "slave":
-        # Taken by the slave while the master is down: in its memory until persisted.
-        lags = model.observed_in(state).slave_offsets_disk
-        return state._replace(slave=node._replace(offsets=offsets, offsets_disk=node.offsets_disk if lags else offsets))
-    lags = model.observed_in(state).master_offsets_disk
-    state = state._replace(master=node._replace(offsets=offsets, offsets_disk=node.offsets_disk if lags else offsets))
-    if model.observed.slave_offsets and up(state.slave):
-        state = state._replace(slave=state.slave._replace(offsets=offsets, offsets_disk=offsets))
-    return state
+    node = node._replace(offsets=committed_past(node.offsets, queue, offset))
+    return state._replace(master=node) if name == MASTER else state._replace(slave=node)
 
 
-def ack(model: Model, state: State, action: Action) -> State:
-    """The listener's CONSUME_SUCCESS is recorded: the offset is committed past the message."""
-    queue, offset = action.arg
-    state = _commit(model, state, queue, offset)
-    return state._replace(consumer=state.consumer._replace(work=None))
+def commit(model: Model, state: State, action: Action) -> State:
+    """The listener's CONSUME_SUCCESS is recorded: the offset is committed past the message.
+
+    Under commitBeforeProcess it is recorded before the work runs (`committed-unprocessed`).
+    """
+    at = arg_of(action, QueueOffset)
+    state = _commit(model, state, at.queue, at.offset)
+    work = state.consumer.work
+    assert work is not None
+    done = None if work.stage == SUCCEEDED else work._replace(stage=COMMITTED_UNPROCESSED)
+    return state._replace(consumer=state.consumer._replace(work=done))
 
 
 def send_back(model: Model, state: State, action: Action) -> State:
@@ -221,7 +216,7 @@ def send_back(model: Model, state: State, action: Action) -> State:
     assert work is not None
     times = work.entry.reconsume
     topic = DLQ if times >= model.config.maxReconsumeTimes else RETRY
-    master = append_to_master(model, state, Entry(topic, work.entry.msg, times + 1))
+    master = append_to_master(state, Entry(topic, work.entry.msg, times + 1))
     state = _commit(model, state._replace(master=master), work.queue, work.offset)
     return state._replace(consumer=state.consumer._replace(work=None))
 
@@ -239,13 +234,14 @@ def restart(model: Model, state: State, action: Action) -> State:
 
 
 EFFECTS: dict[str, Effect] = {
+    "pull": pull,
     "consume": consume,
     "consume-fail": consume_fail,
-    "pull-and-ack": pull_and_ack,
+    "pull-and-commit": pull_and_commit,
     "correct-offset": correct_offset,
     "process": process,
     "process-fail": process_fail,
-    "ack": ack,
+    "commit": commit,
     "send-back": send_back,
     "consume-later": consume_later,
     "restart": restart,

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from spec.actions import Action, Effect, add_packet, alive, distinct, remove_packet, up, without_requests
-from spec.faults import FAULT_INDEX, PERMANENT_KINDS
-from spec.state import DOWN, GONE, Consumer, Node, Packet, State
+from noloss.spec.actions import Action, Effect, PacketRef, add_packet, alive, arg_of, distinct, remove_packet, up, without_requests
+from noloss.spec.faults import FAULT_INDEX, PERMANENT_KINDS
+from noloss.spec.state import DOWN, GONE, Consumer, Node, Packet, State
 
 if TYPE_CHECKING:
-    from spec.model import Model
+    from noloss.spec.model import Model
 
 
 def still_possible(model: Model, state: State, kind: str) -> bool:
@@ -58,7 +58,7 @@ def enabled(model: Model, state: State) -> Iterator[Action]:
     if state.consumer.up and "consumer-crash" in possible:
         yield Action("consumer", "crash", None)
     for packet in distinct(state.network):
-        arg = (packet.kind, packet.attempt, packet.status)
+        arg = PacketRef(packet.kind, packet.attempt, packet.status)
         if "net-drop" in possible:
             yield Action("net", "drop", packet.msg, arg)
         if "net-dup" in possible:
@@ -86,38 +86,48 @@ def _lose_disk(node: Node) -> Node:
     return Node(GONE, (), 0, empty, empty)
 
 
-def _master_down(state: State, master: Node) -> State:
+def _unlink(model: Model, state: State) -> State:
+    """The HA connection dies with either node; only a checking master (haTrustSlaveOffset=false) notices."""
+    return state if model.config.haTrustSlaveOffset else state._replace(slave_linked=False)
+
+
+def _master_down(model: Model, state: State, master: Node) -> State:
     """The master's held replies and open connections die with it."""
+    state = _unlink(model, state)
     return state._replace(master=master, pending=(), network=without_requests(state.network))
 
 
+def _slave_down(model: Model, state: State, slave: Node) -> State:
+    return _unlink(model, state)._replace(slave=slave)
+
+
 def master_crash(model: Model, state: State, action: Action) -> State:
-    return _count(_master_down(state, _down(state.master)), action)
+    return _count(_master_down(model, state, _down(state.master)), action)
 
 
 def master_power_loss(model: Model, state: State, action: Action) -> State:
-    return _count(_master_down(state, _power_off(state.master)), action)
+    return _count(_master_down(model, state, _power_off(state.master)), action)
 
 
 def master_disk_loss(model: Model, state: State, action: Action) -> State:
-    return _count(_master_down(state, _lose_disk(state.master)), action)
+    return _count(_master_down(model, state, _lose_disk(state.master)), action)
 
 
 def slave_crash(model: Model, state: State, action: Action) -> State:
-    return _count(state._replace(slave=_down(state.slave)), action)
+    return _count(_slave_down(model, state, _down(state.slave)), action)
 
 
 def slave_power_loss(model: Model, state: State, action: Action) -> State:
-    return _count(state._replace(slave=_power_off(state.slave)), action)
+    return _count(_slave_down(model, state, _power_off(state.slave)), action)
 
 
 def slave_disk_loss(model: Model, state: State, action: Action) -> State:
-    return _count(state._replace(slave=_lose_disk(state.slave)), action)
+    return _count(_slave_down(model, state, _lose_disk(state.slave)), action)
 
 
 def both_power_loss(model: Model, state: State, action: Action) -> State:
     """One power failure takes both machines (same rack, same feed)."""
-    state = _master_down(state, _power_off(state.master))
+    state = _master_down(model, state, _power_off(state.master))
     return _count(state._replace(slave=_power_off(state.slave)), action)
 
 
@@ -127,9 +137,9 @@ def consumer_crash(model: Model, state: State, action: Action) -> State:
 
 
 def _packet(action: Action) -> Packet:
-    kind, attempt, status = action.arg
+    ref = arg_of(action, PacketRef)
     assert action.message is not None
-    return Packet(kind, action.message, attempt, status)
+    return Packet(ref.kind, action.message, ref.attempt, ref.status)
 
 
 def net_drop(model: Model, state: State, action: Action) -> State:

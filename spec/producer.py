@@ -1,8 +1,9 @@
 """The producer client and the application around it (DefaultMQProducerImpl.sendDefaultImpl).
 
 The application sends messages m0, m1, ... one after another. A sync send retries
-(retryTimesWhenSendFailed) on a timeout or network error only; an async send retries
-network errors only (a timeout goes to the callback); a oneway send is tried once and the
+(retryTimesWhenSendFailed) and an async send retries (retryTimesWhenSendAsyncFailed) a fast
+network error only: a reply that timed out has used the whole sendMsgTimeout, which is the
+budget of every try together; a oneway send is tried once and the
 application counts it as stored once it is on the wire. A non-OK status is handed to the
 application (or retried, with retryAnotherBrokerWhenNotStoreOK); with checkStatus the
 application resends anything but SEND_OK, otherwise it takes the status as success.
@@ -13,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from spec.actions import Action, Effect, add_packet, distinct, next_message, remove_packet, up
-from spec.config import ASYNC_SEND, ONEWAY_SEND, SYNC_SEND
-from spec.state import REPLY, REQUEST, SEND_OK, Packet, State
+from noloss.spec.actions import Action, Effect, Reply, add_packet, arg_of, distinct, next_message, remove_packet, up
+from noloss.spec.config import ONEWAY_SEND
+from noloss.spec.state import REPLY, REQUEST, SEND_OK, Packet, State
 
 if TYPE_CHECKING:
-    from spec.model import Model
+    from noloss.spec.model import Model
 
 ACTOR = "producer"
 
@@ -26,10 +27,12 @@ ACTOR = "producer"
 def enabled(model: Model, state: State) -> Iterator[Action]:
     producer = state.producer
     if not producer.waiting and producer.current < model.config.messages:
-        yield Action(ACTOR, "send", producer.current)
+        # With the master down the request never reaches the wire: a verb of its own, so a
+        # counterexample never prints "send" for a send that did not happen.
+        yield Action(ACTOR, "send" if up(state.master) else "send-refused", producer.current)
     for packet in distinct(state.network):
         if packet.kind == REPLY:
-            yield Action(ACTOR, "receive", packet.msg, (packet.attempt, packet.status))
+            yield Action(ACTOR, "receive", packet.msg, Reply(packet.attempt, packet.status))
     if producer.waiting and not _reply_can_come(state):
         yield Action(ACTOR, "timeout", producer.current)
 
@@ -40,14 +43,12 @@ def _reply_can_come(state: State) -> bool:
     key = (producer.current, producer.attempt)
     if any((packet.msg, packet.attempt) == key for packet in state.network):
         return True
-    return any((held.msg, held.attempt) == key for held in state.pending)
+    return any((request.msg, request.attempt) == key for request in state.pending)
 
 
 def send(model: Model, state: State, action: Action) -> State:
-    """The application calls send(m): the request goes to the master, or fails at once if it is down."""
+    """The application calls send(m) and the request goes to the master, which is up."""
     producer = state.producer
-    if not up(state.master):
-        return _application_sees_failure(model, state)
     attempt = producer.attempt + 1
     network = add_packet(state.network, Packet(REQUEST, producer.current, attempt, 0))
     if model.config.sendMode == ONEWAY_SEND:
@@ -57,15 +58,20 @@ def send(model: Model, state: State, action: Action) -> State:
     return state._replace(network=network, producer=producer._replace(waiting=True, attempt=attempt, retries_left=retries))
 
 
+def send_refused(model: Model, state: State, action: Action) -> State:
+    """The application calls send(m) while the master is down: the client fails at once, nothing is sent."""
+    return _application_sees_failure(model, state)
+
+
 def receive(model: Model, state: State, action: Action) -> State:
     """The producer reads a reply: the outstanding attempt's is handled, any other is stale and dropped."""
-    attempt, status = action.arg
-    packet = Packet(REPLY, action.message if action.message is not None else -1, attempt, status)
+    reply = arg_of(action, Reply)
+    packet = Packet(REPLY, action.message if action.message is not None else -1, reply.attempt, reply.status)
     state = state._replace(network=remove_packet(state.network, packet))
     producer = state.producer
-    if not (producer.waiting and packet.msg == producer.current and attempt == producer.attempt):
+    if not (producer.waiting and packet.msg == producer.current and reply.attempt == producer.attempt):
         return state
-    if status == SEND_OK:
+    if reply.status == SEND_OK:
         return state._replace(producer=next_message(producer, True))
     if model.config.retryAnotherBrokerWhenNotStoreOK and producer.retries_left > 0:
         return _retry(model, state)
@@ -76,11 +82,15 @@ def receive(model: Model, state: State, action: Action) -> State:
 
 
 def timeout(model: Model, state: State, action: Action) -> State:
-    """No reply can come: a timeout if the master is up, a network error if it is down."""
+    """No reply can come: a timeout if the master is up, a network error if it is down.
+
+    Only the network error is retried. sendDefaultImpl gives each try what is left of
+    sendMsgTimeout, so a try whose reply timed out has used it all, and the loop's
+    `if (timeout < costTime) { callTimeout = true; break; }` ends the call; an async send's
+    timeout goes to the callback.
+    """
     network_error = not up(state.master)
-    mode = model.config.sendMode
-    retriable = mode == SYNC_SEND or (mode == ASYNC_SEND and network_error)
-    if retriable and state.producer.retries_left > 0:
+    if network_error and state.producer.retries_left > 0:
         return _retry(model, state)
     return _application_sees_failure(model, state)
 
@@ -105,4 +115,4 @@ def _application_sees_failure(model: Model, state: State) -> State:
     return state._replace(producer=next_message(producer, False))
 
 
-EFFECTS: dict[str, Effect] = {"send": send, "receive": receive, "timeout": timeout}
+EFFECTS: dict[str, Effect] = {"send": send, "send-refused": send_refused, "receive": receive, "timeout": timeout}

@@ -2,16 +2,25 @@
 
 NoAckedLoss, exactly: every acknowledged message m is
   (1) processed: the business logic ran successfully on m at least once, or
-  (2) held where it will still be delivered, which is one of:
+  (2) reachable: held where it will still be delivered, which is one of:
       (a) a request for m is in flight to the master and the master is up (it will store it);
       (b) m is the consumer's message in hand and the consumer is up;
       (c) a readable node has an entry of m in a consumed queue (topic or %RETRY%) at or after
           the position the consumer reads that node from. The master is readable unless it is
-          gone; the slave only while the master is not up (no consumer reads the slave while
-          the master serves). The read position is the consumer's in-memory offset, or, before
-          it has one, the node's committed offset. An entry behind that position is never read
-          again, though it is still on disk;
-      (d) a %DLQ% copy of m is on a node that is not gone: parked, for an operator to resend.
+          gone; the slave only while the master is not up, and only if it answers pulls (4.x;
+          5.x with slaveReadEnable). The read position is the consumer's in-memory offset, or,
+          before it has one, the node's committed offset. An entry behind that position is
+          never read again, though it is still on disk. An entry not yet dispatched (5.3+
+          under SYNC_FLUSH: not yet flushed) counts: it will be; or
+  (3) stranded: a copy is on disk where only an operator can reach it, which is one of:
+      (a) a %DLQ% copy of m on a node that is not gone: parked, for an operator to resend;
+      (b) an entry of m on a slave that is not gone and that no consumer reads (a 5.x slave
+          without slaveReadEnable), where (c) would count it if a consumer did (from the
+          consumer's position, else the master's committed offsets, which SlaveSynchronize
+          copies): an entry behind it is lost on the slave as it is on the master.
+A message that is none of these is *lost*: no copy remains that anyone will reach. NoAckedLoss
+forbids lost messages; NoAckedStranded forbids stranded ones too, so that the report tells a
+message only an operator can bring back from one nobody can.
 A node's log is what a restart would recover (a crash keeps the page cache, a power loss only
 the flushed prefix), so a message in a down node's log counts as held.
 """
@@ -22,17 +31,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from spec.actions import alive, up
-from spec.consumer import queue_of, read_position
-from spec.faults import FAULT_INDEX
-from spec.state import ACKED_UNPROCESSED, CONSUMED_QUEUES, DLQ, REQUEST, State
+from noloss.model_check.kinds import ALWAYS, EVENTUALLY, SOMETIMES
+from noloss.spec.actions import alive, up
+from noloss.spec.consumer import queue_of, read_position
+from noloss.spec.faults import FAULT_INDEX
+from noloss.spec.state import COMMITTED_UNPROCESSED, CONSUMED_QUEUES, DLQ, REQUEST, Node, State
 
 if TYPE_CHECKING:
-    from spec.model import Model
+    from noloss.spec.model import Model
 
-ALWAYS = "always"
-SOMETIMES = "sometimes"
-EVENTUALLY = "eventually"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +57,8 @@ def acked_messages(model: Model, state: State) -> tuple[int, ...]:
     return tuple(m for m in range(model.config.messages) if acked >> m & 1)
 
 
-def held(state: State, message: int) -> bool:
-    """Clause (2) of NoAckedLoss: m is still somewhere it will be delivered from."""
+def reachable(model: Model, state: State, message: int) -> bool:
+    """Clause (2) of NoAckedLoss: m is still somewhere a consumer will be given it from."""
     if up(state.master) and any(p.kind == REQUEST and p.msg == message for p in state.network):
         return True
     consumer = state.consumer
@@ -60,31 +67,61 @@ def held(state: State, message: int) -> bool:
     readable = []
     if alive(state.master):
         readable.append(state.master)
-    if alive(state.slave) and not up(state.master):
+    if alive(state.slave) and not up(state.master) and model.config.consumer_reads_slave:
         readable.append(state.slave)
-    for node in readable:
-        position = read_position(consumer, node)
-        for queue in CONSUMED_QUEUES:
-            if message in (entry.msg for entry in queue_of(node, queue)[position[queue] :]):
-                return True
+    return any(_ahead_of_consumer(state, node, message) for node in readable)
+
+
+def _ahead_of_consumer(state: State, node: Node, message: int) -> bool:
+    """`node` has an entry of m in a consumed queue at or after where the consumer reads it from."""
+    return _at_or_after(node, read_position(state.consumer, node), message)
+
+
+def _at_or_after(node: Node, position: tuple[int, ...], message: int) -> bool:
+    return any(message in (entry.msg for entry in queue_of(node, queue)[position[queue] :]) for queue in CONSUMED_QUEUES)
+
+
+def stranded(model: Model, state: State, message: int) -> bool:
+    """Clause (3): a copy of m is on disk where only an operator reaches it (%DLQ%, an unread slave)."""
     for node in (state.master, state.slave):
         if alive(node) and any(entry.topic == DLQ and entry.msg == message for entry in node.log):
             return True
-    return False
+    slave = state.slave
+    if model.config.consumer_reads_slave or not alive(slave):
+        return False
+    # Nothing reads this slave's offsets, so the model keeps none: judge its copy against the
+    # consumer's position, or the master's committed offsets that SlaveSynchronize copies.
+    position = state.consumer.next if state.consumer.next is not None else state.master.offsets
+    return _at_or_after(slave, position, message)
+
+
+def unreached_messages(model: Model, state: State) -> tuple[int, ...]:
+    """The acknowledged messages neither processed nor reachable: each is lost or stranded."""
+    acked = acked_messages(model, state)
+    return tuple(m for m in acked if state.processed[m] == 0 and not reachable(model, state, m))
 
 
 def lost_messages(model: Model, state: State) -> tuple[int, ...]:
-    """The acknowledged messages that are neither processed nor held: what NoAckedLoss forbids."""
-    return tuple(m for m in acked_messages(model, state) if state.delivered[m] == 0 and not held(state, m))
+    """The acknowledged messages neither processed nor held anywhere: what NoAckedLoss forbids."""
+    return tuple(m for m in unreached_messages(model, state) if not stranded(model, state, m))
+
+
+def stranded_messages(model: Model, state: State) -> tuple[int, ...]:
+    """The acknowledged messages that only an operator can bring back."""
+    return tuple(m for m in unreached_messages(model, state) if stranded(model, state, m))
 
 
 def no_acked_loss(model: Model, state: State) -> bool:
     return not lost_messages(model, state)
 
 
+def no_acked_stranded(model: Model, state: State) -> bool:
+    return not unreached_messages(model, state)
+
+
 def no_consume_before_process(model: Model, state: State) -> bool:
     work = state.consumer.work
-    return work is None or work.stage != ACKED_UNPROCESSED
+    return work is None or work.stage != COMMITTED_UNPROCESSED
 
 
 def sent(state: State, message: int) -> bool:
@@ -94,12 +131,12 @@ def sent(state: State, message: int) -> bool:
 
 
 def no_phantom(model: Model, state: State) -> bool:
-    return all(sent(state, m) for m in range(model.config.messages) if state.delivered[m] > 0)
+    return all(sent(state, m) for m in range(model.config.messages) if state.processed[m] > 0)
 
 
 def all_acked_processed(model: Model, state: State) -> bool:
     """The goal of AckedEventuallyConsumed: every acknowledged message has been processed."""
-    return all(state.delivered[m] > 0 for m in acked_messages(model, state))
+    return all(state.processed[m] > 0 for m in acked_messages(model, state))
 
 
 def _fault_occurs(kind: str) -> Property:
@@ -116,13 +153,19 @@ SAFETY: tuple[Property, ...] = (
     Property(
         "NoAckedLoss",
         ALWAYS,
-        "every acknowledged message is processed, or still held where it will be delivered",
+        "every acknowledged message is processed, or still held where it will be delivered or an operator can recover it",
         no_acked_loss,
+    ),
+    Property(
+        "NoAckedStranded",
+        ALWAYS,
+        "every acknowledged message is processed, or held where a consumer will read it (not only in %DLQ% or on an unread slave)",
+        no_acked_stranded,
     ),
     Property(
         "NoConsumeBeforeProcess",
         ALWAYS,
-        "a consume-ack is never recorded for a message whose processing has not finished",
+        "a commit is never recorded for a message whose processing has not finished",
         no_consume_before_process,
     ),
     Property("NoPhantom", ALWAYS, "nothing is processed that no producer sent", no_phantom),
@@ -133,7 +176,7 @@ DUPLICATES: tuple[Property, ...] = (
         "NoDuplicateProcessing",
         ALWAYS,
         "no message's business logic runs successfully more than once",
-        lambda model, state: max(state.delivered) <= 1,
+        lambda model, state: max(state.processed) <= 1,
     ),
     Property(
         "ExactlyOnceEffect",
@@ -163,7 +206,7 @@ REACHABILITY: tuple[Property, ...] = (
         "SomeMessageProcessed",
         SOMETIMES,
         "some run processes a message",
-        lambda model, state: any(state.delivered),
+        lambda model, state: any(state.processed),
     ),
 )
 

@@ -41,10 +41,10 @@ REPLY = 1  # master -> producer: status of attempt `attempt`
 
 # Stages of the message the consumer is working on.
 PULLED = 0  # pulled, business logic not run yet
-ACKED_UNPROCESSED = 1  # ackBeforeProcess: offset committed, business logic not run yet
+COMMITTED_UNPROCESSED = 1  # commitBeforeProcess: offset committed, business logic not run yet
 SUCCEEDED = 2  # business logic returned CONSUME_SUCCESS; offset not committed yet
 FAILED = 3  # business logic returned RECONSUME_LATER; not sent back yet
-STAGE_NAMES = ("pulled", "acked-unprocessed", "succeeded", "failed")
+STAGE_NAMES = ("pulled", "committed-unprocessed", "succeeded", "failed")
 
 
 class Entry(NamedTuple):
@@ -101,7 +101,7 @@ class Work(NamedTuple):
     queue: int  # MAIN or RETRY: which consume queue it came from
     offset: int  # its position in that queue on the node it was pulled from
     entry: Entry  # the record itself
-    stage: int  # PULLED, ACKED_UNPROCESSED, SUCCEEDED or FAILED
+    stage: int  # PULLED, COMMITTED_UNPROCESSED, SUCCEEDED or FAILED
 
 
 class Consumer(NamedTuple):
@@ -121,10 +121,13 @@ class State(NamedTuple):
     consumer: Consumer
     network: tuple[Packet, ...]  # packets in flight, sorted (a multiset: duplicates allowed)
     pending: tuple[Pending, ...]  # the master's held replies (its memory: lost when it goes down)
-    delivered: tuple[int, ...]  # per message: successful runs of the business logic, capped at 2
+    processed: tuple[int, ...]  # per message: successful runs of the business logic, capped at 2
     effects: tuple[int, ...]  # per message: business effects applied (dedup-aware), capped at 2
     faults: tuple[int, ...]  # per fault kind (FAULT_KINDS order): how many happened so far
     failures: int  # business-logic failures (RECONSUME_LATER) so far, bounded by `redeliveries`
+    # haTrustSlaveOffset=false only: the master has checked the slave's log since their link
+    # last broke (either node going down breaks it); always True when the master trusts offsets.
+    slave_linked: bool = True
 
 
 def _install_fast_replace(cls: type) -> None:

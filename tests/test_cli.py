@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from model_check.cli import main
+from noloss.cli import main
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -27,7 +27,7 @@ def test_exit_1_with_numbered_steps_on_a_violation(capsys: pytest.CaptureFixture
     assert "NoAckedLoss              VIOLATED  (counterexample: 2 steps)" in out
     assert "   1. producer send m0" in out
     assert "   2. net drop m0 (request #1)  [fault]" in out
-    assert "lost: m0 (acknowledged, never processed, no longer held)" in out
+    assert "lost: m0 (acknowledged, never processed, no longer deliverable)" in out
 
 
 def test_properties_option_selects_what_the_exit_status_follows(capsys: pytest.CaptureFixture[str]) -> None:
@@ -38,7 +38,7 @@ def test_properties_option_selects_what_the_exit_status_follows(capsys: pytest.C
 
 
 def test_exit_3_when_a_bound_stops_the_run(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "check", "--preset", "seed-strict", "--faults", "none", "--max-states", "50", "--quiet")
+    code, out, _ = run(capsys, "check", "--preset", "strict", "--faults", "none", "--max-states", "50", "--quiet")
     assert code == 3
     assert "INCOMPLETE: a bound stopped the run" in out
     assert "NoAckedLoss              incomplete" in out
@@ -62,10 +62,11 @@ def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
 def test_mermaid_output(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "check", "--preset", "oneway", "--faults", "net-drop", "--format", "mermaid", "--quiet")
     assert code == 1
-    assert out.startswith("%% NoAckedLoss\nsequenceDiagram\n")
+    assert out.startswith("%% ---- diagram 1 of 3: NoAckedLoss ----\nsequenceDiagram\n")
     assert "    Producer->>Master: send m0" in out
     assert "    Note over Producer,Master: FAULT drop m0" in out
-    assert "loop forever" not in out.split("%% AckedEventuallyConsumed")[0]
+    safety, _liveness = out.split("%% ---- diagram 3 of 3: AckedEventuallyConsumed ----")
+    assert "loop forever" not in safety
 
 
 @pytest.mark.parametrize(
@@ -90,12 +91,17 @@ def test_matrix_on_a_subset(capsys: pytest.CaptureFixture[str], tmp_path) -> Non
     argv = ("matrix", "--presets", "rocketmq-default,oneway", "--scenarios", "none,net-drop", "--jobs", "1")
     code, out, _ = run(capsys, *argv, "--quiet", "--out", str(tmp_path))
     assert code == 1
-    rows = [line.split() for line in out.splitlines()[1:5]]
+    lines = out.splitlines()
+    assert lines[:2] == [
+        "rocketmq-default: loses no acknowledged message under no fault, net-drop",
+        "oneway: LOSES an acknowledged message under net-drop; survives no fault",
+    ]
+    rows = [line.split() for line in lines[lines.index("") + 2 :][:4]]
     assert [row[:3] for row in rows] == [
-        ["rocketmq-default", "none", "holds"],
-        ["rocketmq-default", "net-drop", "holds"],
-        ["oneway", "none", "holds"],
-        ["oneway", "net-drop", "VIOLATED"],
+        ["rocketmq-default", "none", "ok"],
+        ["rocketmq-default", "net-drop", "ok"],
+        ["oneway", "none", "ok"],
+        ["oneway", "net-drop", "X(2)"],
     ]
     assert (tmp_path / "matrix.json").exists() and (tmp_path / "matrix.md").exists()
     page = (tmp_path / "counterexamples" / "oneway__net-drop__NoAckedLoss.md").read_text()
@@ -107,3 +113,33 @@ def test_matrix_on_a_subset(capsys: pytest.CaptureFixture[str], tmp_path) -> Non
 def test_matrix_bad_scenario_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "matrix", "--scenarios", "meteor", "--quiet")
     assert code == 2 and "unknown scenario 'meteor'" in err
+
+
+def test_fingerprint_mode_gives_the_same_verdicts_and_its_omission_bound(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ("check", "--preset", "oneway", "--faults", "net-drop", "--format", "json", "--quiet")
+    _, exact, _ = run(capsys, *argv)
+    code, printed, _ = run(capsys, *argv, "--fingerprint")
+    exact_data, printed_data = json.loads(exact), json.loads(printed)
+    assert code == 1
+    assert printed_data["properties"] == exact_data["properties"]  # counterexamples included
+    assert printed_data["stats"]["states"] == exact_data["stats"]["states"]
+    assert exact_data["stats"]["omission_probability"] is None
+    assert 0 < printed_data["stats"]["omission_probability"] < 1e-9
+
+
+def test_two_workers_give_the_sequential_verdicts(capsys: pytest.CaptureFixture[str]) -> None:
+    selected = "NoAckedLoss,NoPhantom,SomeMessageAcked"
+    argv = ("check", "--preset", "oneway", "--faults", "net-drop", "--format", "json", "--quiet", "--properties", selected)
+    _, one, _ = run(capsys, *argv)
+    code, two, _ = run(capsys, *argv, "--workers", "2")
+    assert code == 1
+    one_data, two_data = json.loads(one), json.loads(two)
+    assert two_data["properties"] == one_data["properties"]  # the shortest counterexample too
+    assert two_data["stats"]["states"] == one_data["stats"]["states"]
+
+
+def test_two_workers_refuse_liveness_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "check", "--preset", "oneway", "--faults", "net-drop", "--quiet", "--workers", "2")
+    assert code == 2
+    assert err.startswith("noloss: error: --workers 2: several workers check always- and sometimes-properties only")
+    assert "Traceback" not in err

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from model_check.explore import explore
-from model_check.liveness import find_lasso
+from noloss.model_check.explore import explore
+from noloss.model_check.liveness import find_lasso
 from tests.toys import Spinner
 
 
 def lasso_of(model: Spinner):  # type: ignore[no-untyped-def]
     exploration = explore(model)
-    return find_lasso(model, exploration, lambda m, s: s == 2, lambda a: a.startswith("fault"))
+    return find_lasso(model, exploration, "reaches 2", lambda a: a.startswith("fault"))
 
 
 def test_fair_cycle_avoiding_the_goal_is_a_violation() -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from model_check.cli import main
-from spec.config import Config
-from spec.rocketmq_conf import (
+from noloss.cli import main
+from noloss.spec.config import Config
+from noloss.cli.rocketmq_conf import (
     ASSUMED,
     BROKER,
     CHECKED,
@@ -71,8 +71,18 @@ def test_keys_are_sorted_into_modelled_no_effect_and_ignored() -> None:
     assert reading.ignored == ("brokerClusterName", "listenPort")
 
 
-def test_ignored_near_misses_say_what_was_meant() -> None:
-    assert interpret([conf(BROKER, "flushDiskTyp=SYNC_FLUSH\n")]).ignored == ("flushDiskTyp (did you mean flushDiskType?)",)
+def test_a_key_one_edit_from_a_modelled_key_is_a_typo() -> None:
+    for typo in ("flushDiskTyp", "flushDsikType", "flushdisktype", "flushDiskTypes", "brokerRle"):
+        message = error_of(conf(BROKER, f"{typo}=SYNC_FLUSH\n"))
+        assert message.startswith(f"x.conf:1: {typo}: unknown key, one edit from "), message
+        assert message.endswith("pass --allow-unknown-keys")
+    # A consumer key misspelt in the producer's file is a typo too.
+    assert "one edit from maxReconsumeTimes" in error_of(conf(PRODUCER, "maxReconsumeTime=3\n"))
+
+
+def test_allowed_near_misses_are_ignored_and_say_what_was_meant() -> None:
+    reading = interpret([conf(BROKER, "flushDiskTyp=SYNC_FLUSH\n")], allow_unknown_keys=True)
+    assert reading.ignored == ("flushDiskTyp (did you mean flushDiskType?)",)
 
 
 def test_values_the_model_does_not_cover_are_noted() -> None:
@@ -152,31 +162,42 @@ def test_two_files_disagreeing_on_the_version_is_an_error() -> None:
     assert error_of(master, slave) == "s.conf:4: rocketmqVersion: '4' differs from m.conf:1 ('5')"
 
 
-def test_version_5_keys_under_version_4_are_said_to_do_nothing() -> None:
+def test_a_5_x_only_key_with_no_version_reads_the_file_as_5_x() -> None:
     reading = interpret([conf(BROKER, "brokerRole=SYNC_MASTER\ninSyncReplicas=2\ntotalReplicas=2\n", "m.conf")])
+    assert reading.settings["rocketmqVersion"] == "5"
+    assert reading.notes == (
+        "m.conf:2: inSyncReplicas is read only by RocketMQ 5, so rocketmqVersion is taken as 5 (5.3); "
+        "set rocketmqVersion to check another release",
+    )
     config = Config().with_settings(reading.settings)
-    assert review(reading, config, "--preset rocketmq-default") == (
-        "rocketmqVersion 4 (--preset rocketmq-default; rocketmqVersion=5 in the broker file or "
-        "--set rocketmqVersion=5 checks 5.x)",
-        "5.x-only keys read under rocketmqVersion 4, where RocketMQ ignores them and so does the model: "
+    assert review(reading, config, "--preset rocketmq-default") == ("rocketmqVersion 5.3 (m.conf:2)",)
+    # Told a 4.x release, the model ignores those keys as RocketMQ does, and says so.
+    four = Config().with_settings({**reading.settings, "rocketmqVersion": "4.9.7"})
+    assert review(reading, four, "--set") == (
+        "rocketmqVersion 4.9.7 (--set)",
+        "5.x-only keys read under rocketmqVersion 4.9.7, where RocketMQ ignores them and so does the model: "
         "inSyncReplicas, totalReplicas",
     )
-    assert review(reading, config.with_settings({"rocketmqVersion": "5"}), "--set") == ("rocketmqVersion 5 (--set)",)
 
 
-def test_version_5_checks_the_replica_counts_as_the_broker_does() -> None:
-    reading = interpret([conf(BROKER, "rocketmqVersion=5\nbrokerRole=SYNC_MASTER\ninSyncReplicas=2\n", "m.conf")])
-    with pytest.raises(ConfFileError) as error:
-        review(reading, Config().with_settings(reading.settings), "--preset rocketmq-default")
-    assert str(error.value) == (
-        "m.conf:3: inSyncReplicas: 2 with totalReplicas 1 and minInSyncReplicas 1 "
-        "(RocketMQ 5 refuses to start unless min <= inSync <= total)"
-    )
+def test_classic_5_x_does_not_check_the_replica_counts() -> None:
+    """min <= inSync <= total is checked by a broker container only; enableAutoInSyncReplicas acts only with acting masters."""
+    text = "rocketmqVersion=5.3\nbrokerRole=SYNC_MASTER\ninSyncReplicas=2\nenableAutoInSyncReplicas=true\n"
+    reading = interpret([conf(BROKER, text, "m.conf")])
+    assert review(reading, Config().with_settings(reading.settings), "--preset rocketmq-default") == ("rocketmqVersion 5.3 (m.conf:1)",)
+    assert any("enableAutoInSyncReplicas" in keys for keys in reading.no_effect.values())
     reading = interpret([conf(BROKER, "rocketmqVersion=5\nbrokerRole=SYNC_MASTER\n", "m.conf")])
     assert review(reading, Config().with_settings(reading.settings), "--preset rocketmq-default") == (
-        "rocketmqVersion 5 (m.conf:1)",
-        "rocketmqVersion 5: SYNC_MASTER with inSyncReplicas 1 does not wait for the slave",
+        "rocketmqVersion 5.3 (m.conf:1)",
+        "rocketmqVersion 5.3: SYNC_MASTER with inSyncReplicas 1 does not wait for the slave",
     )
+
+
+def test_the_read_knobs_and_the_4_x_gap_name_are_read() -> None:
+    slave = conf(SLAVE, SLAVE_OK + "slaveReadEnable=true\nreadUnCommitted=true\nhaSlaveFallbehindMax=1024\n", "s.conf")
+    reading = interpret([conf(BROKER, "rocketmqVersion=5.3\n", "m.conf"), slave])
+    assert reading.settings == {"rocketmqVersion": "5.3", "slaveReadEnable": "true", "readUnCommitted": "true"}
+    assert "haSlaveFallbehindMax" in reading.no_effect["the model's slave is in sync or not, whatever the gap"]
 
 
 def test_a_missing_file_is_one_line(tmp_path: Path) -> None:
@@ -224,7 +245,7 @@ def test_cli_missing_file_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[s
 def test_cli_precedence_preset_then_files_then_set(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     master = write(tmp_path, "master.conf", "flushDiskType=ASYNC_FLUSH\n")
     producer = write(tmp_path, "producer.properties", "retryTimesWhenSendFailed=5\nproducerGroup=g\n")
-    argv = ["--preset", "seed-strict", "--broker-conf", master, "--producer-conf", producer]
+    argv = ["--preset", "strict", "--broker-conf", master, "--producer-conf", producer]
     options = ("--faults", "none", "--format", "json", "--properties", "NoAckedLoss")
     code, out, _ = run(capsys, *argv, "--set", "retryTimesWhenSendFailed=1", *options)
     data = json.loads(out)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from spec.properties import ALWAYS, EVENTUALLY, SOMETIMES
+from noloss.model_check.kinds import ALWAYS, EVENTUALLY, SOMETIMES
 
 
 @dataclass(frozen=True)

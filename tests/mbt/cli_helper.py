@@ -1,28 +1,12 @@
-"""Run `noloss` in-process with the trace commands registered (until cli.py registers them)."""
+"""Run `noloss` in-process, as a test would from the shell, with its exit status."""
 
 from __future__ import annotations
 
-import argparse
-
-import pytest
-
-from model_check import cli, trace_cmd
+from noloss.cli import main
 
 
-_BUILD_PARSER = cli.build_parser
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = _BUILD_PARSER()
-    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if "trace-check" not in subparsers.choices:
-        trace_cmd.register(subparsers)
-    return parser
-
-
-def noloss(monkeypatch: pytest.MonkeyPatch, *argv: str) -> int:
-    monkeypatch.setattr(cli, "build_parser", _parser)
+def noloss(*argv: str) -> int:
     try:
-        return cli.main(list(argv))
+        return main(list(argv))
     except SystemExit as exit:
         return int(exit.code or 0)

@@ -8,7 +8,7 @@ of the broker (reference.abstraction.abstract) equals the spec's state.
 
 A failure prints a shrunk program such as
 
-    state = SeedStrict()
+    state = Strict()
     state.producer_send(pick=0)
     state.master_receive(pick=0)
     ...
@@ -26,16 +26,16 @@ from hypothesis.errors import InvalidArgument
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from model_check.describe import fields
-from reference.abstraction import abstract
-from reference.world import Lockstep
-from spec import broker, consumer, producer
-from spec.actions import Action
-from spec.config import PRESETS, Config
-from spec.environment import EFFECTS as FAULT_EFFECTS
-from spec.faults import FaultModel
-from spec.model import Model
-from spec.properties import SAFETY, no_phantom
+from noloss.model_check.describe import fields
+from noloss.conformance.abstraction import abstract
+from noloss.conformance.world import Lockstep
+from noloss.spec import broker, consumer, producer
+from noloss.spec.actions import Action
+from noloss.reference.presets import PRESETS as CLUSTER_PRESETS
+from noloss.spec.config import PRESETS, Config
+from noloss.spec.environment import EFFECTS as FAULT_EFFECTS
+from noloss.spec.faults import FaultModel
+from noloss.spec.model import Model
 
 SLAVE_SIDE_FAULTS = ("slave-crash", "slave-power-loss", "slave-disk-loss", "consumer-crash", "net-drop", "net-dup")
 """Faults under which the consumer never reads the slave: the broker runs as it is."""
@@ -111,14 +111,11 @@ class LockstepMachine(RuleBasedStateMachine):
 
     @invariant()
     def agrees(self) -> None:
-        """The broker is in the spec's state, and every spec invariant judges both alike."""
+        """The broker is in the spec's state (so every property judges both alike)."""
         expected = self.lockstep.state
         got = abstract(self.model, self.lockstep.world)
         if got != expected:
             raise Mismatch("broker and spec disagree after the last step:\n" + mismatch_text(fields(expected), fields(got)))
-        for prop in SAFETY:
-            assert prop.predicate(self.model, got) == prop.predicate(self.model, expected), prop.name
-        assert no_phantom(self.model, got)
 
 
 def _rule(actor: str, verb: str) -> Callable[..., None]:
@@ -135,17 +132,23 @@ RULES: dict[str, Any] = {f"{actor}_{verb}".replace("-", "_"): _rule(actor, verb)
 
 FAILING = {"consumerMayFail": "true", "maxReconsumeTimes": "1", "redeliveries": "2"}
 """The listener may fail: retry topic, DLQ and send-back are exercised (no preset does)."""
+# The presets whose release the reference broker implements (4.x: no inSyncReplicas, consumers
+# see unflushed entries, a slave serves pulls, SLAVE_NOT_AVAILABLE), with its HA as RocketMQ's:
+# offsets are trusted (haTrustSlaveOffset=true, every preset's value).
 CONFIGS: dict[str, Config] = {
-    **PRESETS,
+    **{name: PRESETS[name] for name in CLUSTER_PRESETS},
     "rocketmq-default-listener-fails": PRESETS["rocketmq-default"].with_settings(FAILING),
-    "seed-strict-listener-fails": PRESETS["seed-strict"].with_settings(FAILING),
-    "ack-before-process-listener-fails": PRESETS["ack-before-process"].with_settings(FAILING),
+    "strict-listener-fails": PRESETS["strict"].with_settings(FAILING),
+    "commit-before-process-listener-fails": PRESETS["commit-before-process"].with_settings(FAILING),
 }
 
 
-def machine(name: str, config_name: str, kinds: tuple[str, ...], sync_slave_offsets: bool) -> type[LockstepMachine]:
-    """A state machine class for one configuration and fault model."""
-    model = Model(CONFIGS[config_name], FaultModel.of(kinds, MAX_FAULTS))
+def machine(
+    name: str, config_name: str, kinds: tuple[str, ...], sync_slave_offsets: bool, reduce: bool = True
+) -> type[LockstepMachine]:
+    """A state machine class for one configuration and fault model (of the unreduced model
+    if `reduce` is false: every silent step is then a rule of its own)."""
+    model = Model(CONFIGS[config_name], FaultModel.of(kinds, MAX_FAULTS), reduce)
     namespace = {**RULES, "model": model, "sync_slave_offsets": sync_slave_offsets, "__module__": __name__}
     return type(name, (LockstepMachine,), namespace)
 
@@ -163,3 +166,7 @@ for _name in CONFIGS:
         _cls = machine(class_name(_name, _master, _sync), _name, ALL_FAULTS if _master else SLAVE_SIDE_FAULTS, _sync)
         MACHINES[_cls.__name__] = _cls
         globals()[_cls.__name__] = _cls
+for _name in ("strict", "commit-before-process-listener-fails"):
+    _cls = machine(class_name(_name, True) + "Unreduced", _name, ALL_FAULTS, sync_slave_offsets=True, reduce=False)
+    MACHINES[_cls.__name__] = _cls
+    globals()[_cls.__name__] = _cls

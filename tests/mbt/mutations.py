@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
-from reference import messages as m
-from reference.core_master import MasterCore
-from reference.sim_consumer import SimConsumer
+from noloss.reference import messages as m
+from noloss.reference.core_master import MasterCore
+from noloss.conformance.sim_consumer import SimConsumer
 
 
 def _settle_early(monkeypatch: pytest.MonkeyPatch, flush: bool) -> None:

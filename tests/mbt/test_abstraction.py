@@ -3,16 +3,16 @@ flush points in whole records, offsets in memory and on disk, held sends."""
 
 from __future__ import annotations
 
-from reference import messages as m
-from reference.abstraction import GROUP, TOPIC, abstract, message_key
-from reference.core import Received
-from reference.world import PRODUCER, World, request_id
-from spec.config import preset
-from spec.faults import FaultModel
-from spec.model import Model
-from spec.state import DOWN, MAIN, MET, UP, WAITING, Entry, Pending
+from noloss.reference import messages as m
+from noloss.conformance.abstraction import GROUP, TOPIC, abstract, message_key
+from noloss.reference.core import Received
+from noloss.conformance.world import PRODUCER, World, request_id
+from noloss.spec.config import preset
+from noloss.spec.faults import FaultModel
+from noloss.spec.model import Model
+from noloss.spec.state import DOWN, MAIN, MET, UP, WAITING, Entry, Pending
 
-STRICT = Model(preset("seed-strict"), FaultModel.of(["master-power-loss", "master-crash"], 1))
+STRICT = Model(preset("strict"), FaultModel.of(["master-power-loss", "master-crash"], 1))
 
 
 def send(world: World, msg: int) -> None:

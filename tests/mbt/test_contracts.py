@@ -12,10 +12,13 @@ from pathlib import Path
 
 import pytest
 
+# Each case starts a CrossHair process and searches for seconds: the slow tier.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 CROSSHAIR = [sys.executable, "-m", "crosshair", "check", "--analysis_kind=PEP316", "--per_condition_timeout=3"]
 """The command .ci/run uses, followed by the checked files (CONTRACT_FILES)."""
-CONTRACT_FILES = ("spec/status.py", "spec/actions.py", "reference/core_master.py", "reference/abstraction.py")
+CONTRACT_FILES = ("noloss/spec/status.py", "noloss/spec/actions.py", "noloss/reference/core_master.py", "noloss/conformance/abstraction.py")
 
 
 def crosshair(target: str) -> subprocess.CompletedProcess[str]:
@@ -68,7 +71,7 @@ def test_the_intact_status_contract_holds() -> None:
         ),
         # Recovery truncation: a torn last record counted as on disk.
         (
-            "reference/abstraction.py",
+            "conformance/abstraction.py",
             "        if end > durable:\n",
             "        if end > durable + 1:\n",
             "records_on_disk",

@@ -58,11 +58,11 @@ def counting(machine: type[LockstepMachine], tally: Tally) -> type[LockstepMachi
 
 
 CASES = [
-    ("reply before fsync (SYNC_FLUSH)", "SeedStrict"),
+    ("reply before fsync (SYNC_FLUSH)", "Strict"),
     ("reply before fsync (SYNC_FLUSH)", "SyncFlushAsyncMaster"),
-    ("reply before the slave's report (SYNC_MASTER)", "SeedStrict"),
+    ("reply before the slave's report (SYNC_MASTER)", "Strict"),
     ("reply before the slave's report (SYNC_MASTER)", "AsyncFlushSyncMaster"),
-    ("commit the offset before processing", "SeedStrict"),
+    ("commit the offset before processing", "Strict"),
     ("commit the offset before processing", "RocketmqDefault"),
 ]
 

@@ -8,29 +8,29 @@ from pathlib import Path
 
 import pytest
 
-from model_check.trace import event_json, parse_event
+from noloss.conformance.trace_check import event_json, parse_event
 from tests.mbt.cli_helper import noloss
 
 TRACES = Path(__file__).parent / "traces"
 
 
-def test_a_valid_trace_is_a_behaviour_of_the_spec(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    code = noloss(monkeypatch, "trace-check", "--preset", "rocketmq-default", str(TRACES / "valid-default.ndjson"))
+def test_a_valid_trace_is_a_behaviour_of_the_spec(capsys: pytest.CaptureFixture[str]) -> None:
+    code = noloss("trace-check", "--preset", "rocketmq-default", str(TRACES / "valid-default.ndjson"))
     out = capsys.readouterr().out
     assert code == 0, out
     assert "10 events, a behaviour of the spec" in out
 
 
 def test_an_invalid_trace_names_the_first_unexplained_event_and_the_spec_states(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    capsys: pytest.CaptureFixture[str]
 ) -> None:
     # SEND_OK under SYNC_FLUSH means m0 was on disk: after the power loss it is still the
     # queue's first message, so m1 cannot be delivered at offset 0.
-    code = noloss(monkeypatch, "trace-check", "--preset", "seed-strict", str(TRACES / "invalid-strict.ndjson"))
+    code = noloss("trace-check", "--preset", "strict", str(TRACES / "invalid-strict.ndjson"))
     out = capsys.readouterr().out
     assert code == 1
     first = out.splitlines()[0]
-    assert first.endswith('invalid-strict.ndjson:7: the spec (seed-strict) cannot explain {"event": "deliver", "msg": 1, "queue": "topic", "offset": 0}')
+    assert first.endswith('invalid-strict.ndjson:7: the spec (strict) cannot explain {"event": "deliver", "msg": 1, "queue": "topic", "offset": 0}')
     assert "after 6 explained events the spec was in" in out
     assert "    master.log: [m0, m1]" in out  # a state the spec was in: m0 survived the power loss
     assert '  {"event": "deliver", "msg": 0, "queue": "topic", "offset": 0}' in out  # what it allows instead
@@ -43,23 +43,23 @@ def test_an_invalid_trace_names_the_first_unexplained_event_and_the_spec_states(
         ('{"event": "status", "msg": 0, "attempt": 1, "status": "OK"}', "line 2: field 'status': 'OK' is not one of SEND_OK"),
         ('{"event": "deliver", "msg": -1, "queue": "topic", "offset": 0}', "line 2: field 'msg': -1 is not an integer >= 0"),
         ('{"event": "fly"}', "line 2: field 'event': 'fly' is not one of send"),
-        ('{"event": "crash", "node": "both", "kind": "crash"}', "line 2: field 'kind': 'crash' is not one of power-loss"),
+        ('{"event": "fault", "node": "both", "kind": "crash"}', "line 2: field 'kind': 'crash' is not one of power-loss"),
         ("send m0", "line 2: not JSON"),
     ],
 )
 def test_bad_input_is_one_line_naming_line_and_field_with_exit_2(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], line: str, message: str
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str, message: str
 ) -> None:
     trace = tmp_path / "bad.ndjson"
     trace.write_text('{"event": "send", "msg": 0, "attempt": 1}\n' + line + "\n")
-    code = noloss(monkeypatch, "trace-check", str(trace))
+    code = noloss("trace-check", str(trace))
     err = capsys.readouterr().err
     assert code == 2
     assert len(err.splitlines()) == 1 and message in err, err
 
 
-def test_a_missing_file_is_bad_input(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    assert noloss(monkeypatch, "trace-check", "/nonexistent/trace.ndjson") == 2
+def test_a_missing_file_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    assert noloss("trace-check", "/nonexistent/trace.ndjson") == 2
     assert "cannot read /nonexistent/trace.ndjson" in capsys.readouterr().err
 
 
@@ -68,16 +68,16 @@ def test_events_round_trip_through_json() -> None:
         assert json.loads(event_json(parse_event(text, 1))) == json.loads(text)
 
 
-@pytest.mark.parametrize("name", ["seed-strict", "rocketmq-default", "ack-before-process"])
+@pytest.mark.parametrize("name", ["strict", "rocketmq-default", "commit-before-process"])
 def test_the_reference_brokers_traces_are_behaviours_of_the_spec(
-    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """sim-trace runs the real cores in simulation under faults; trace-check explains the trace."""
     for seed in range(4):
         trace = tmp_path / f"{name}-{seed}.ndjson"
-        assert noloss(monkeypatch, "sim-trace", "--preset", name, "--seed", str(seed), "--steps", "50", "--max-faults", "2") == 0
+        assert noloss("sim-trace", "--preset", name, "--seed", str(seed), "--steps", "50", "--max-faults", "2") == 0
         trace.write_text(capsys.readouterr().out)
-        code = noloss(monkeypatch, "trace-check", "--preset", name, "--max-faults", "2", str(trace))
+        code = noloss("trace-check", "--preset", name, "--max-faults", "2", str(trace))
         captured = capsys.readouterr()
         assert code == 0, captured.out + captured.err
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from reference.core import FlushType, Role
-from reference.launch import BrokerProcess, broker_argv, restart, start_broker, start_cluster
-from reference.presets import PRESETS
+from noloss.reference.core import FlushType, Role
+from noloss.reference.launch import BrokerProcess, broker_argv, restart, start_broker, start_cluster
+from noloss.reference.presets import PRESETS
 
 
 class Brokers:
@@ -27,9 +27,11 @@ class Brokers:
         self.started.append(broker)
         return broker
 
-    def master(self, role: Role = Role.ASYNC_MASTER, flush: FlushType = FlushType.ASYNC_FLUSH, name: str = "master") -> BrokerProcess:
+    def master(
+        self, role: Role = Role.ASYNC_MASTER, flush: FlushType = FlushType.ASYNC_FLUSH, name: str = "master", extra: tuple[str, ...] = ()
+    ) -> BrokerProcess:
         with open(self._stderr(name), "ab") as stderr:
-            return self._track(start_broker(broker_argv(role, flush, str(self.root / name)), stderr))
+            return self._track(start_broker(broker_argv(role, flush, str(self.root / name), extra=extra), stderr))
 
     def cluster(self, preset: str) -> tuple[BrokerProcess, BrokerProcess]:
         with open(self._stderr("cluster"), "ab") as stderr:

@@ -13,11 +13,10 @@ import crc32c
 import pytest
 from conftest import Brokers
 
-from model_check.cli import main
-from reference import frames
-from reference import messages as m
-from reference.client import BrokerError, ConsumeStatus, Consumer, Message, Producer, SendFailed, SendStatus
-from reference.core import FlushType, Role
+from noloss.cli import main
+from noloss.reference import frames
+from noloss.reference.client import BrokerError, ConsumeStatus, Consumer, Message, Producer, SendFailed, SendStatus
+from noloss.reference.core import FlushType, Role
 
 
 def _raw_exchange(address: str, data: bytes) -> bytes:
@@ -103,12 +102,19 @@ def test_command_line_bad_input_exits_2_with_one_line(tmp_path: Path, capsys: py
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip"])
-def test_restart_after_a_damaged_tail_keeps_every_earlier_record(brokers: Brokers, damage: str) -> None:
-    master = brokers.master()
+def test_restart_after_a_damaged_tail_above_the_checkpoint_keeps_every_earlier_record(brokers: Brokers, damage: str) -> None:
+    # A long checkpoint interval: the clean stop checkpoints the first ten records, and
+    # the next ten stay above the checkpoint until the SIGKILL.
+    master = brokers.master(extra=("--checkpoint-interval-ms", "600000"))
     producer = Producer(master.address)
-    offsets = [int(producer.send("TopicTest", b"m%02d" % i).msg_id, 16) for i in range(20)]
+    offsets = [int(producer.send("TopicTest", b"m%02d" % i).msg_id, 16) for i in range(10)]
     producer.shutdown()
     master.stop()
+    master = brokers.restart(master)
+    producer = Producer(master.address)
+    offsets += [int(producer.send("TopicTest", b"m%02d" % i).msg_id, 16) for i in range(10, 20)]
+    producer.shutdown()
+    master.kill()
     path = brokers.root / "master" / "commitlog"
     size = path.stat().st_size
     if damage == "truncate":
@@ -120,9 +126,29 @@ def test_restart_after_a_damaged_tail_keeps_every_earlier_record(brokers: Broker
         path.write_bytes(bytes(data))
         dropped = size - offsets[-1]
     master = brokers.restart(master)
-    assert f"dropped {dropped} bytes of torn/corrupt tail at offset {offsets[-1]}" in brokers.log_of()
+    assert f"scanned from offset {offsets[10]}; dropped {dropped} bytes of torn/corrupt tail at offset {offsets[-1]}" in brokers.log_of()
     bodies = [x.body for x in _consume_all(master.address, "g", "TopicTest", 19)]
     assert bodies == [b"m%02d" % i for i in range(19)]
+
+
+def test_a_damaged_record_below_the_checkpoint_stops_the_broker_and_keeps_the_file(brokers: Brokers) -> None:
+    master = brokers.master()
+    producer = Producer(master.address)
+    offsets = [int(producer.send("TopicTest", b"m%02d" % i).msg_id, 16) for i in range(20)]
+    producer.shutdown()
+    master.stop()  # a clean stop checkpoints all twenty
+    path = brokers.root / "master" / "commitlog"
+    data = bytearray(path.read_bytes())
+    data[offsets[7] + 40] ^= 0x01  # one bit of record 7 of 20
+    path.write_bytes(bytes(data))
+    with pytest.raises(RuntimeError, match="exit 2"):
+        brokers.restart(master)
+    errors = [line for line in brokers.log_of().splitlines() if line.startswith("noloss: error:")]
+    assert errors == [
+        f"noloss: error: {path}: damaged record at byte offset {offsets[7]} (CRC mismatch), "
+        f"below the {len(data)} bytes the checkpoint says were fsynced; refusing to start"
+    ]
+    assert path.read_bytes() == bytes(data)
 
 
 def test_failed_messages_go_to_retry_then_dlq_and_exceptions_count_as_failures(brokers: Brokers) -> None:
@@ -186,10 +212,10 @@ def test_committed_offsets_survive_a_broker_restart(brokers: Brokers) -> None:
 
 
 def test_consumers_read_from_the_slave_while_the_master_is_down(brokers: Brokers) -> None:
-    master, slave = brokers.cluster("seed-strict")
+    master, slave = brokers.cluster("strict")
     producer = Producer(master.address)
     deadline = time.monotonic() + 10
-    # The slave may still be connecting: resend until SEND_OK, as the seed's producer does.
+    # The slave may still be connecting: resend until SEND_OK, as a careful producer does.
     while producer.send("TopicTest", b"0").status != SendStatus.SEND_OK and time.monotonic() < deadline:
         time.sleep(0.05)
     assert {producer.send("TopicTest", b"%d" % i).status for i in range(1, 10)} == {SendStatus.SEND_OK}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from reference import log
-from reference.storage import FileStorage, LogFile, SimStorage
+from noloss.reference import log
+from noloss.reference.storage import FileStorage, LogFile, SimStorage
 
 
 def _append_messages(file: LogFile, count: int, first: int = 0) -> list[int]:

@@ -1,12 +1,12 @@
 """The master and slave cores in deterministic simulation: statuses, waits, timeouts,
-retry/DLQ, pulls and offsets, exactly as DESIGN.md states RocketMQ's semantics."""
+retry/DLQ, pulls and offsets, exactly as docs/spec.md states RocketMQ's semantics."""
 
 from __future__ import annotations
 
-from reference import messages as m
-from reference.core import FlushType, NodeConfig, Received, Role
-from reference.core_master import MasterCore
-from reference.sim import SimCluster, SimNode
+from noloss.reference import messages as m
+from noloss.reference.core import FlushType, NodeConfig, Received, Role
+from noloss.reference.core_master import MasterCore
+from noloss.reference.sim import SimCluster, SimNode
 
 CLIENT = 1
 OK = m.SendStatus.SEND_OK
@@ -99,7 +99,7 @@ def test_replication_timeout_alone() -> None:
     assert statuses(c.master) == [(1, m.SendStatus.FLUSH_SLAVE_TIMEOUT)]
 
 
-def test_seed_strict_send_ok_needs_master_flush_and_slave_report() -> None:
+def test_strict_send_ok_needs_master_flush_and_slave_report() -> None:
     c = cluster(Role.SYNC_MASTER, FlushType.SYNC_FLUSH, FlushType.SYNC_FLUSH)
     c.link()
     send(c.master, 1)

@@ -6,8 +6,8 @@ import struct
 
 import pytest
 
-from reference import frames
-from reference import messages as m
+from noloss.reference import frames
+from noloss.reference import messages as m
 
 SAMPLES: list[m.Wire] = [
     m.SendRequest(1, "TopicTest", "k1", b"hello", False),
@@ -21,6 +21,36 @@ SAMPLES: list[m.Wire] = [
     m.HaReport(100, 50),
     m.HaData(100, b"records"),
 ]
+
+
+PINNED = [
+    ("SendRequest", "000000270101c70266ce00000000000000010009546f7069635465737400026b310000000568656c6c6f00"),
+    ("SendReply", "0000003301023ae9f41b0000000000000002000753454e445f4f4b00103030303030303030303030303030413000000000000000070000"),
+    ("SendBackRequest", "00000034010339a46f4400000000000000030001670009546f7069635465737400000000000200ff00000000000000020000000000000010"),
+    ("PullRequest", "0000003101044f96dd3d00000000000000040009546f70696354657374000000000000000a000000000000002000000000000003e8"),
+    ("PullReply", "0000006c010574e0e72b00000000000000050005464f554e440000000000000002000000020001740000000000000000000000000000000000016b0000000178000000000000000000000001740000000000000001000000000000003c000000000000000000000000000300016f0000"),
+    ("CommitOffsetRequest", "0000001c010609c1077a0000000000000006000167000174ffffffffffffffff"),
+    ("QueryOffsetRequest", "00000014010793bc40170000000000000007000167000174"),
+    ("OffsetReply", "000000250108b0119c2a000000000000000800024f4b000000000000000c0009c3bc6ec3af636f6465"),
+    ("HaReport", "00000016010976b27fac00000000000000640000000000000032"),
+    ("HaData", "00000019010a4342942e0000000000000064000000077265636f726473"),
+]
+"""The bytes of each sample, as WIRE_VERSION 1 lays them out. A change here is a change
+of the wire format: it needs a new WIRE_VERSION and docs/protocol.md to follow."""
+
+
+@pytest.mark.parametrize(("message", "pinned"), list(zip(SAMPLES, PINNED)), ids=lambda s: type(s).__name__)
+def test_each_kind_of_frame_has_pinned_bytes(message: m.Wire, pinned: tuple[str, str]) -> None:
+    name, hex_bytes = pinned
+    assert type(message).__name__ == name
+    assert frames.encode_frame(message).hex() == hex_bytes
+    assert frames.FrameBuffer().feed(bytes.fromhex(hex_bytes)) == [message]
+
+
+def test_every_kind_has_a_sample_and_a_layout_must_name_every_field() -> None:
+    assert sorted(type(s).__name__ for s in SAMPLES) == sorted(cls.__name__ for cls in frames.KINDS.values())
+    with pytest.raises(TypeError, match="wire layout of HaReport lists"):
+        frames._record(m.HaReport, (("flushed_offset", frames.I64),))
 
 
 @pytest.mark.parametrize("message", SAMPLES, ids=lambda s: type(s).__name__)

@@ -1,0 +1,47 @@
+"""The table `noloss conform` prints: one row per run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from noloss.conformance.run import RunResult
+
+HEADER = ("fault", "faults", "sent", "acknowledged", "lost", "duplicated", "unexpected", "recovered", "trace-check", "history")
+
+
+def verdict(result: RunResult) -> str:
+    """The trace-check column: ok, or what failed and the nearest preset that explains it."""
+    if result.unavailable is not None:
+        return "unavailable"
+    judgement = result.judgement
+    assert judgement is not None
+    if judgement.ok:
+        text = f"behaviour of {judgement.claimed}"
+        if judgement.shared:
+            lost, partner = judgement.shared[0]
+            text += f"; {len(judgement.shared)} lost behind a rewound queue (msg {lost} stored where msg {partner} was read)"
+        return text
+    first = judgement.failures[0]
+    where = f"line {first.line}" if first.line is not None else "end"
+    text = f"{len(judgement.failures)} message(s) not a behaviour of {judgement.claimed} (msg {first.message}, {where})"
+    if judgement.explained_by is not None:
+        text += f"; explained by {judgement.explained_by}"
+    else:
+        text += "; no preset explains it"
+    return text
+
+
+def row(result: RunResult) -> tuple[str, ...]:
+    counts = result.counts
+    if counts is None:
+        return (result.label, "-", "-", "-", "-", "-", "-", "-", verdict(result) + f": {result.unavailable}", "")
+    numbers = (result.faults_injected, counts.sent, counts.acknowledged, counts.lost, counts.duplicated, counts.unexpected, counts.recovered)
+    history = str(result.history) if result.history is not None else ""
+    return (result.label, *(str(n) for n in numbers), verdict(result), history)
+
+
+def table(results: Sequence[RunResult]) -> str:
+    """A plain-text table, columns aligned."""
+    rows = [HEADER, *(row(r) for r in results)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(r, widths)).rstrip() for r in rows)

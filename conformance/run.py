@@ -1,0 +1,139 @@
+"""One conformance run: start the target, run the workload with one kind of fault injected
+in turn, stop the faults, drain, and judge the history (counts and trace-check).
+
+The history is kept (with the nodes' data and logs) when the run fails; a passing run's
+directory is removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from noloss.conformance.faults import NET_FAULTS, POWER_FAULTS, FaultScheduler, NetFaults, Schedule
+from noloss.conformance.history import History, read_history
+from noloss.conformance.judge import Counts, Judgement, count, judge
+from noloss.conformance.targets.base import FaultUnavailable, Route, Target
+from noloss.conformance.workload import Resend, Workload, WorkloadSpec
+from noloss.spec.config import Config
+
+
+@dataclass(frozen=True, slots=True)
+class RunSpec:
+    """What one run does."""
+
+    claimed: str  # the preset the target claims to match
+    config: Config  # that preset with the user's --set applied
+    faults: tuple[str, ...]  # the kinds injected in turn
+    producers: int
+    messages: int
+    duration_s: float
+    interval_s: float = 2.0
+    down_s: float = 0.5
+    cycles: int | None = None
+    quiet_s: float = 3.0  # the drain ends after this long with nothing new
+    drain_limit_s: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    label: str
+    counts: Counts | None
+    judgement: Judgement | None
+    history: Path | None  # kept only when the run failed
+    unavailable: str | None = None  # why the run could not happen at all
+    faults_injected: int = 0
+    distinct_projections: int = 0
+    judge_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        if self.counts is None or self.judgement is None:
+            return self.unavailable is not None
+        return self.counts.lost == 0 and self.counts.unexpected == 0 and self.judgement.ok
+
+
+TargetFactory = Callable[[Path, bool], Target]
+"""(directory, power loss wanted) -> a target not yet started."""
+NetFactory = Callable[[], tuple[Route, NetFaults, Callable[[], None]]]
+"""() -> a route through a new TCP proxy, its fault switch and how to close it."""
+
+
+def run(spec: RunSpec, label: str, make_target: TargetFactory, directory: Path, make_net: NetFactory | None = None, progress: bool = True) -> RunResult:
+    """One run in `directory`; blocking."""
+    directory.mkdir(parents=True, exist_ok=True)
+    net: NetFaults | None = None
+    close_net: Callable[[], None] = lambda: None
+    route: Route = lambda link, address: address
+    if any(kind in NET_FAULTS for kind in spec.faults):
+        if make_net is None:
+            return RunResult(label, None, None, None, "network faults need the TCP proxy (conformance/netproxy.py)")
+        route, net, close_net = make_net()
+    target = make_target(directory / "nodes", any(kind in POWER_FAULTS for kind in spec.faults))
+    history_path = directory / "history.ndjson"
+    history = History(history_path)
+    try:
+        try:
+            target.start(route)
+        except FaultUnavailable as unavailable:
+            shutil.rmtree(directory, ignore_errors=True)
+            return RunResult(label, None, None, None, str(unavailable))
+        injected = asyncio.run(_drive(spec, target, history, net, label, progress))
+    finally:
+        history.close()
+        target.close()
+        close_net()
+    records = read_history(history_path)
+    counts = count(records, Resend.of(spec.config))
+    start = time.monotonic()
+    judgement = judge(records, spec.claimed, spec.config)
+    elapsed = time.monotonic() - start
+    result = RunResult(label, counts, judgement, history_path, None, injected, judgement.projections, elapsed)
+    if result.ok:
+        shutil.rmtree(directory, ignore_errors=True)
+        return dataclasses.replace(result, history=None)
+    return result
+
+
+async def _drive(spec: RunSpec, target: Target, history: History, net: NetFaults | None, label: str, progress: bool) -> int:
+    workload = Workload(target, WorkloadSpec(spec.producers, spec.messages, spec.duration_s, Resend.of(spec.config)), history)
+    workload.start_consumer()
+    stop = asyncio.Event()
+    scheduler = FaultScheduler(target, workload, history, Schedule(spec.faults, spec.interval_s, spec.down_s, spec.cycles), net)
+    faults = asyncio.create_task(scheduler.run(stop))
+    reporter = asyncio.create_task(_report(label, workload, scheduler, stop)) if progress else None
+    try:
+        producing = asyncio.create_task(workload.produce(stop))
+        done, _ = await asyncio.wait({producing, faults}, return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
+        await asyncio.gather(producing, faults)
+        await workload.drain(spec.quiet_s, spec.drain_limit_s)
+    finally:
+        stop.set()
+        if reporter is not None:
+            await reporter
+        await asyncio.to_thread(workload.stop_consumer)
+    return len(scheduler.injected)
+
+
+async def _report(label: str, workload: Workload, scheduler: FaultScheduler, stop: asyncio.Event) -> None:
+    start = time.monotonic()
+    while not stop.is_set():
+        _line(label, workload, scheduler, start)
+        try:
+            await asyncio.wait_for(stop.wait(), 1.0)
+        except asyncio.TimeoutError:
+            pass
+    _line(label, workload, scheduler, start)
+    sys.stderr.write("\n")
+
+
+def _line(label: str, workload: Workload, scheduler: FaultScheduler, start: float) -> None:
+    sys.stderr.write(f"\rconform {label}: {time.monotonic() - start:5.1f}s, {workload.sent} sent, {len(workload.acknowledged)} acknowledged, {len(workload.processed)} processed, {len(scheduler.injected)} faults ")
+    sys.stderr.flush()

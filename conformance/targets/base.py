@@ -1,0 +1,150 @@
+"""What `noloss conform` needs of a broker under test: the target adapter interface.
+
+A target is a set of broker nodes running as real processes, plus clients for them. The
+harness (conformance/run.py) drives it only through the three small types here, so a new
+broker (Redis Streams, NATS JetStream, RabbitMQ, ...) is one module implementing them:
+
+- `Target`: the nodes. Each node is started and stopped as a real process; the harness
+  asks for a graceful stop, a SIGKILL, a power cut (the node's data directory sits on the
+  power-loss filesystem, conformance/faultfs.py), a restart on the same data directory,
+  and a wipe of that directory (disk loss).
+- `TargetProducer`: `send(body)` with the target's own statuses mapped onto the spec's
+  four outcomes (`Outcome`). The target's client may retry on its own; it calls
+  `on_request` each time a request for the message goes on the wire, so the history
+  numbers attempts as the spec does.
+- `TargetConsumer`: pulls, hands each message to the harness's business step (`Handler`)
+  and commits after it returns, as the target's own consumer does; `crash` drops it
+  without committing what it has in hand.
+
+Names: "acknowledged" is the producer's word (the application believes the message is
+stored), "commit" the consumer's (its offset moves past a message), "processed" the
+business step's.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    """What one `send(body)` told the application, in the spec's terms."""
+
+    ACKNOWLEDGED = "acknowledged"  # stored with every guarantee asked for (RocketMQ: SEND_OK)
+    STORED_NOT_GUARANTEED = "stored-but-not-guaranteed"  # stored, a guarantee not met (FLUSH_DISK_TIMEOUT, ...)
+    FAILED = "failed"  # refused: certainly not stored
+    UNKNOWN = "unknown"  # no answer (timeout, connection lost): may or may not be stored
+
+
+@dataclass(frozen=True, slots=True)
+class SendOutcome:
+    """The outcome of one `send(body)` and the target's own status behind it."""
+
+    outcome: Outcome
+    status: str | None  # the target's status as the spec names it (SEND_OK, ...), None without a reply
+    offset: int | None = None  # where the target says it stored the message (its queue position)
+    detail: str = ""  # the target's words for a failure, for the history
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One message handed to the business step."""
+
+    body: bytes
+    queue: str  # "topic", or "retry" for the group's redelivery queue
+    offset: int  # its index in that queue
+
+
+Handler = Callable[[Delivery], bool]
+"""The business step: True when it succeeded (commit), False to have the message redelivered."""
+
+Route = Callable[[str, str], str]
+"""(link, HOST:PORT to dial) -> the HOST:PORT to dial instead. Links are named
+"producer->master", "consumer->master", "consumer->slave", "slave->master"; the harness
+puts its TCP proxy on a link by answering with the proxy's address."""
+
+
+def direct(link: str, address: str) -> str:
+    """The route that leaves every link alone."""
+    return address
+
+
+class FaultUnavailable(RuntimeError):
+    """A fault this target cannot inject here (the message says why, in one line)."""
+
+
+class TargetProducer(ABC):
+    """One producer client."""
+
+    @abstractmethod
+    async def send(self, body: bytes, key: str, on_request: Callable[[], None]) -> SendOutcome:
+        """Send synchronously (wait for the outcome), with the client's own retries."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release the connection."""
+
+
+class TargetConsumer(ABC):
+    """One consumer of the workload's topic, in one group, running on its own thread."""
+
+    @abstractmethod
+    def start(self) -> None:
+        """Begin pulling; each message goes to the handler, then is committed."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop gracefully: commit what is processed."""
+
+    @abstractmethod
+    def crash(self) -> None:
+        """Stop as a killed process would: nothing more is committed."""
+
+
+class Target(ABC):
+    """The broker under test: its nodes as processes, and clients for them."""
+
+    nodes: Sequence[str]
+    """The nodes by the spec's names ("master", "slave")."""
+
+    @abstractmethod
+    def start(self, route: Route = direct) -> None:
+        """Start every node on fresh data directories; node-to-node links dial through `route`,
+        and so do the clients made afterwards. FaultUnavailable (before starting anything)
+        when power loss was asked for and cannot be had here."""
+
+    @abstractmethod
+    def stop(self, node: str) -> None:
+        """Stop `node` gracefully."""
+
+    @abstractmethod
+    def kill(self, node: str) -> None:
+        """SIGKILL `node`: its memory is lost, what it wrote to the page cache is kept."""
+
+    @abstractmethod
+    def power_cut(self, node: str, torn_last_write: bool = False) -> None:
+        """Kill `node` and drop every byte it wrote but did not fsync; FaultUnavailable when
+        its data directory is not on the power-loss filesystem."""
+
+    @abstractmethod
+    def restart(self, node: str) -> None:
+        """Start `node` again on its data directory (a down node only)."""
+
+    @abstractmethod
+    def wipe(self, node: str) -> None:
+        """Delete everything in `node`'s data directory (a down node only): disk loss."""
+
+    @abstractmethod
+    def producer(self) -> TargetProducer:
+        """A new producer client (to the master)."""
+
+    @abstractmethod
+    def consumer(self, group: str, handler: Handler) -> TargetConsumer:
+        """A new consumer in `group`, not started."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Kill every node still running and release what the target holds (mounts, ports)."""
+

@@ -1,0 +1,218 @@
+"""NATS JetStream as a conformance target: one `nats-server -js` node on a free loopback
+port with its own store directory, a file-storage stream with one replica, driven by
+nats-py (docs/brokers.md).
+
+The spec's knobs, as JetStream settings:
+- flushDiskType: nats-server 2.9.10 (Debian's) has no sync setting: its `jetstream {}`
+  block refuses `sync_interval` and `sync_always` ("unknown field"); the file store writes
+  each message to the page cache and fsyncs on its own timer. So it can claim
+  ASYNC_FLUSH only; SYNC_FLUSH is refused;
+- brokerRole: one node, so ASYNC_MASTER only (SYNC_MASTER is refused: there is no replica
+  to wait for); faults on the slave are unavailable;
+- publish with PubAck: the PubAck is SEND_OK (its stream sequence is the offset); a
+  JetStream error reply or "no responders" (JetStream not ready) is a refusal; no reply is
+  unknown, resent up to retryTimesWhenSendFailed times within one 3 s send timeout;
+- a durable pull consumer with explicit ack, acked after the business step; ack_wait is
+  2 s, so what a dead connection left unacked comes back within the drain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import nats
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client
+from nats.js.api import ConsumerConfig, StorageType
+
+from noloss.conformance.targets.base import Delivery, Handler, Outcome, Route, SendOutcome, Target, TargetConsumer, TargetProducer, direct
+from noloss.conformance.targets.nodes import ThreadedConsumer, OneNodeTarget, free_port, listening, missing_binary, wait_until
+from noloss.conformance.targets.reference import supports
+from noloss.spec.config import SYNC_FLUSH, SYNC_MASTER, Config, ConfigError
+
+STREAM = "NOLOSS"
+SUBJECT = "noloss.messages"
+SEND_TIMEOUT_S = 3.0
+ACK_WAIT_S = 2.0
+_NETWORK_ERRORS = (nats.errors.ConnectionClosedError, nats.errors.TimeoutError, nats.errors.NoServersError, nats.errors.StaleConnectionError, nats.errors.UnexpectedEOF, ConnectionError, OSError, asyncio.TimeoutError)
+
+
+def settings_of(config: Config) -> None:
+    """ConfigError for what one JetStream 2.9 node cannot claim."""
+    if config.flushDiskType == SYNC_FLUSH:
+        raise ConfigError("flushDiskType=SYNC_FLUSH: nats-server 2.9.10 has no setting that fsyncs before the PubAck (sync_interval arrived later)")
+    if config.brokerRole == SYNC_MASTER:
+        raise ConfigError("brokerRole=SYNC_MASTER: the NATS target runs one node, there is no replica to wait for")
+
+
+async def _ignore(error: Exception) -> None:
+    """nats-py prints every connection error by default; the adapter handles them itself."""
+
+
+async def _connect(address: str) -> Client:
+    return await nats.connect(f"nats://{address}", allow_reconnect=False, connect_timeout=1, max_reconnect_attempts=0, error_cb=_ignore)
+
+
+class NatsProducer(TargetProducer):
+    """js.publish on one connection, reconnected by the adapter (each attempt logged)."""
+
+    def __init__(self, address: str, retries: int) -> None:
+        self._address = address
+        self._attempts = 1 + retries
+        self._client: Client | None = None
+
+    async def send(self, body: bytes, key: str, on_request: Callable[[], None]) -> SendOutcome:
+        detail = ""
+        deadline = asyncio.get_running_loop().time() + SEND_TIMEOUT_S
+        for _ in range(self._attempts):
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                break
+            try:
+                if self._client is None or not self._client.is_connected:
+                    self._client = await _connect(self._address)
+            except _NETWORK_ERRORS as error:
+                detail = str(error) or type(error).__name__
+                continue
+            on_request()
+            try:
+                ack = await self._client.jetstream().publish(SUBJECT, body, timeout=remaining, stream=STREAM)
+            except (nats.js.errors.APIError, nats.js.errors.NoStreamResponseError, nats.errors.NoRespondersError) as error:
+                # No stream answered (JetStream still starting): nothing was stored.
+                return SendOutcome(Outcome.FAILED, None, None, str(error) or type(error).__name__)
+            except _NETWORK_ERRORS as error:
+                detail = str(error) or type(error).__name__
+                await self.close()
+                continue
+            return SendOutcome(Outcome.ACKNOWLEDGED, "SEND_OK", ack.seq)
+        return SendOutcome(Outcome.UNKNOWN, None, None, detail)
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and not client.is_closed:
+            try:
+                await client.close()
+            except _NETWORK_ERRORS:
+                pass
+
+
+class NatsConsumer(ThreadedConsumer):
+    """A durable pull consumer on a thread (and event loop) of its own.
+
+    A message this consumer has processed is never processed by it again: when its ack was
+    lost (the server died) and the message comes back, it is only acked, as a RocketMQ
+    consumer keeps its offset in memory across a broker restart. A crashed consumer forgets
+    that, so its successor gets such messages again."""
+
+    def __init__(self, address: str, group: str, handler: Handler) -> None:
+        super().__init__("nats-consumer")
+        self._address = address
+        self._group = group
+        self._handler = handler
+        self._done: set[int] = set()
+
+    def _run(self) -> None:
+        asyncio.run(self._loop())
+
+    async def _loop(self) -> None:
+        while not self._stopping.is_set():
+            client: Client | None = None
+            try:
+                client = await _connect(self._address)
+                config = ConsumerConfig(durable_name=self._group, ack_wait=ACK_WAIT_S, max_deliver=-1)
+                subscription = await client.jetstream().pull_subscribe(SUBJECT, durable=self._group, stream=STREAM, config=config)
+                while not self._stopping.is_set():
+                    try:
+                        messages = await subscription.fetch(50, timeout=0.5)
+                    except nats.errors.TimeoutError:
+                        continue
+                    for message in messages:
+                        if self._crashed.is_set():
+                            return
+                        sequence = message.metadata.sequence.stream
+                        if sequence not in self._done:
+                            self._handler(Delivery(message.data, "topic", sequence))
+                        if self._crashed.is_set():
+                            return  # a killed consumer never commits what it had in hand
+                        self._done.add(sequence)
+                        await message.ack()
+            except (*_NETWORK_ERRORS, nats.js.errors.APIError, nats.js.errors.NoStreamResponseError, nats.errors.NoRespondersError):
+                await asyncio.sleep(0.1)
+            finally:
+                if client is not None and not client.is_closed:
+                    try:
+                        await client.close()
+                    except _NETWORK_ERRORS:
+                        pass
+
+
+NODES = ("master",)
+
+
+class NatsTarget(OneNodeTarget):
+    """One JetStream node ("master") under `root`."""
+
+    nodes = NODES
+    broker = "NATS"
+
+    def __init__(self, config: Config, root: Path, power_loss: bool = False) -> None:
+        settings_of(config)
+        supports(config)
+        super().__init__(root, power_loss)
+        self.retries = config.retryTimesWhenSendFailed
+
+    def start(self, route: Route = direct) -> None:
+        reason = missing_binary("nats-server")
+        if reason is not None:
+            raise RuntimeError(reason)
+        self.route = route
+        self._nodes.prepare(self.nodes)
+        self._port = free_port()
+        argv = ["nats-server", "-a", "127.0.0.1", "-p", str(self._port), "-js", "-sd", str(self._nodes.data_dir("master")), "-n", f"noloss-{self._port}"]
+        self._nodes.launch("master", argv)
+        self._await_up()
+        asyncio.run(self._create_stream())
+        # The stream's directories are new and JetStream does not fsync their parents: without
+        # this the first power cut loses the whole stream (docs/brokers.md).
+        self._nodes.settle("master")
+
+    async def _create_stream(self, timeout_s: float = 30.0) -> None:
+        """Create the stream, retrying while JetStream is still starting up."""
+        client = await _connect(self.address("master"))
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        try:
+            while True:
+                try:
+                    await client.jetstream().add_stream(name=STREAM, subjects=[SUBJECT], storage=StorageType.FILE, num_replicas=1)
+                    return
+                except (nats.js.errors.NoStreamResponseError, nats.errors.NoRespondersError, nats.errors.TimeoutError):
+                    if asyncio.get_running_loop().time() > deadline:
+                        raise
+                    await asyncio.sleep(0.2)
+        finally:
+            await client.close()
+
+    def _await_up(self) -> None:
+        wait_until(lambda: listening(self._port), "nats-server did not start", 30, self._nodes.root / "master.log")
+
+
+
+
+
+
+
+
+    def producer(self) -> TargetProducer:
+        return NatsProducer(self.route("producer->master", self.address("master")), self.retries)
+
+    def consumer(self, group: str, handler: Handler) -> TargetConsumer:
+        return NatsConsumer(self.route("consumer->master", self.address("master")), group, handler)
+
+
+
+def factory(config: Config) -> Callable[[Path, bool], Target]:
+    """Make NATS targets of `config` for conformance runs."""
+    return lambda root, power_loss: NatsTarget(config, root, power_loss)

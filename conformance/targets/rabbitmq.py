@@ -1,0 +1,238 @@
+"""RabbitMQ as a conformance target: one `rabbitmq-server` node of its own (node name
+noloss-<port>@localhost, its own AMQP and distribution ports, data, log, config and Erlang
+cookie), a quorum queue or a durable classic queue, driven by pika (docs/brokers.md).
+
+The spec's knobs, as RabbitMQ settings:
+- flushDiskType SYNC_FLUSH: persistent messages (delivery_mode 2) in a durable queue,
+  published with publisher confirms: RabbitMQ confirms a persistent message once it is on
+  disk (a quorum queue: once its Raft log is fsynced). ASYNC_FLUSH has no equivalent that
+  survives a kill (a transient message does not) and is refused;
+- brokerRole: one node, so ASYNC_MASTER only (a 3-node cluster does not fit this
+  machine's start-up times; docs/brokers.md); faults on the slave are unavailable;
+- the confirm (ack) is SEND_OK; a nack or an unroutable return is a refusal; a lost
+  connection is unknown, republished up to retryTimesWhenSendFailed times;
+- a consumer with manual ack after the business step (prefetch 50).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pika
+import pika.exceptions
+
+from noloss.conformance.targets.base import Delivery, Handler, Outcome, Route, SendOutcome, Target, TargetConsumer, TargetProducer, direct
+from noloss.conformance.targets.nodes import ThreadedConsumer, OneNodeTarget, free_port, listening, wait_until
+from noloss.conformance.targets.reference import supports
+from noloss.spec.config import SYNC_FLUSH, SYNC_MASTER, Config, ConfigError
+
+QUEUE = "noloss"
+QUEUE_TYPES = ("quorum", "classic")
+SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"  # Debian's /usr/sbin one switches to the rabbitmq user
+NODES = ("master",)
+BOOT_TIMEOUT_S = 120.0
+_NETWORK_ERRORS = (pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError, pika.exceptions.StreamLostError, ConnectionError, OSError)
+
+
+def settings_of(config: Config) -> None:
+    """ConfigError for what one RabbitMQ node cannot claim."""
+    if config.flushDiskType != SYNC_FLUSH:
+        raise ConfigError("flushDiskType=ASYNC_FLUSH: RabbitMQ confirms a persistent message once it is on disk; nothing in between survives a kill")
+    if config.brokerRole == SYNC_MASTER:
+        raise ConfigError("brokerRole=SYNC_MASTER: the RabbitMQ target runs one node, there is no replica to wait for")
+
+
+def _parameters(address: str) -> pika.ConnectionParameters:
+    host, port = address.rsplit(":", 1)
+    return pika.ConnectionParameters(host=host, port=int(port), socket_timeout=3, blocked_connection_timeout=3, connection_attempts=1, heartbeat=10)
+
+
+def _declare(channel: pika.adapters.blocking_connection.BlockingChannel, queue_type: str) -> None:
+    channel.queue_declare(QUEUE, durable=True, arguments={"x-queue-type": queue_type})
+
+
+class RabbitProducer(TargetProducer):
+    """A confirming channel, used from one thread of its own (pika blocks)."""
+
+    def __init__(self, address: str, retries: int) -> None:
+        self._parameters = _parameters(address)
+        self._attempts = 1 + retries
+        self._connection: pika.BlockingConnection | None = None
+        self._channel: pika.adapters.blocking_connection.BlockingChannel | None = None
+        self._thread = ThreadPoolExecutor(1, "rabbit-producer")
+
+    async def send(self, body: bytes, key: str, on_request: Callable[[], None]) -> SendOutcome:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._send, body, key, on_request)
+
+    def _send(self, body: bytes, key: str, on_request: Callable[[], None]) -> SendOutcome:
+        detail = ""
+        deadline = time.monotonic() + 3.0
+        for _ in range(self._attempts):
+            if time.monotonic() >= deadline:
+                break
+            try:
+                channel = self._open()
+            except _NETWORK_ERRORS as error:
+                detail = repr(error)
+                continue
+            on_request()
+            properties = pika.BasicProperties(delivery_mode=2, message_id=f"{key}-{uuid.uuid4().hex}")
+            try:
+                channel.basic_publish("", QUEUE, body, properties, mandatory=True)
+            except (pika.exceptions.NackError, pika.exceptions.UnroutableError) as error:
+                return SendOutcome(Outcome.FAILED, None, None, repr(error))
+            except _NETWORK_ERRORS as error:
+                detail = repr(error)
+                self._drop()
+                continue
+            return SendOutcome(Outcome.ACKNOWLEDGED, "SEND_OK", None)
+        return SendOutcome(Outcome.UNKNOWN, None, None, detail)
+
+    def _open(self) -> pika.adapters.blocking_connection.BlockingChannel:
+        if self._channel is None or not self._channel.is_open:
+            self._drop()
+            self._connection = pika.BlockingConnection(self._parameters)
+            self._channel = self._connection.channel()
+            self._channel.confirm_delivery()
+        return self._channel
+
+    def _drop(self) -> None:
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None and connection.is_open:
+            try:
+                connection.close()
+            except _NETWORK_ERRORS:
+                pass
+
+    async def close(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._drop)
+        self._thread.shutdown()
+
+
+class RabbitConsumer(ThreadedConsumer):
+    """basic.consume with manual ack on a thread of its own.
+
+    A message this consumer has processed (by its message id) is never processed by it
+    again: when the broker died before the ack arrived and requeued it, it is only acked,
+    as a RocketMQ consumer keeps its offset in memory. A crashed consumer forgets that."""
+
+    def __init__(self, address: str, handler: Handler) -> None:
+        super().__init__("rabbit-consumer")
+        self._parameters = _parameters(address)
+        self._handler = handler
+        self._done: set[str] = set()
+
+    def _run(self) -> None:
+        self._loop()
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            connection: pika.BlockingConnection | None = None
+            try:
+                connection = pika.BlockingConnection(self._parameters)
+                channel = connection.channel()
+                channel.basic_qos(prefetch_count=50)
+                for method, properties, body in channel.consume(QUEUE, inactivity_timeout=0.2):
+                    if self._stopping.is_set():
+                        break
+                    if method is None:
+                        continue
+                    message_id = properties.message_id or ""
+                    if message_id not in self._done:
+                        self._handler(Delivery(body, "topic", method.delivery_tag))
+                    if self._crashed.is_set():
+                        break  # a killed consumer never acks what it had in hand
+                    self._done.add(message_id)
+                    channel.basic_ack(method.delivery_tag)
+            except _NETWORK_ERRORS:
+                time.sleep(0.2)
+            finally:
+                if connection is not None and connection.is_open:
+                    try:
+                        connection.close()  # unacked deliveries go back to the queue
+                    except _NETWORK_ERRORS:
+                        pass
+
+
+class RabbitTarget(OneNodeTarget):
+    """One RabbitMQ node ("master") under `root` with the queue `QUEUE` of `queue_type`."""
+
+    nodes = NODES
+    broker = "RabbitMQ"
+    stop_timeout_s = 60.0
+
+    def __init__(self, config: Config, root: Path, power_loss: bool = False, queue_type: str = "quorum") -> None:
+        settings_of(config)
+        supports(config)
+        if queue_type not in QUEUE_TYPES:
+            raise ConfigError(f"queue type {queue_type!r}: one of {', '.join(QUEUE_TYPES)}")
+        super().__init__(root, power_loss)
+        self.queue_type = queue_type
+        self.retries = config.retryTimesWhenSendFailed
+
+    def start(self, route: Route = direct) -> None:
+        if shutil.which(SERVER) is None:
+            raise RuntimeError(f"{SERVER} is not installed (the Debian package rabbitmq-server provides it)")
+        self.route = route
+        root = self._nodes.root
+        self._nodes.prepare(self.nodes)
+        self._port = free_port()
+        home = root / "home"  # its own Erlang cookie (~/.erlang.cookie), made on first start
+        home.mkdir(exist_ok=True)
+        (root / "enabled_plugins").write_text("[].\n")
+        (root / "rabbitmq.conf").write_text(f"listeners.tcp.1 = 127.0.0.1:{self._port}\nloopback_users = none\n")
+        env = {
+            "HOME": str(home),
+            "RABBITMQ_NODENAME": f"noloss-{self._port}@localhost",
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self._port),
+            "RABBITMQ_DIST_PORT": str(free_port()),
+            "RABBITMQ_MNESIA_BASE": str(self._nodes.data_dir("master")),
+            "RABBITMQ_LOG_BASE": str(root / "log"),
+            "RABBITMQ_CONFIG_FILE": str(root / "rabbitmq"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(root / "enabled_plugins"),
+        }
+        self._nodes.launch("master", [SERVER], env)
+        self._await_up()
+        connection = pika.BlockingConnection(_parameters(self.address("master")))
+        try:
+            _declare(connection.channel(), self.queue_type)
+        finally:
+            connection.close()
+
+    def _await_up(self) -> None:
+        def up() -> bool:
+            if not listening(self._port):
+                return False
+            try:
+                pika.BlockingConnection(_parameters(self.address("master"))).close()
+                return True
+            except _NETWORK_ERRORS:
+                return False
+
+        wait_until(up, "rabbitmq-server did not start", BOOT_TIMEOUT_S, self._nodes.root / "master.log")
+
+
+
+
+
+
+
+
+    def producer(self) -> TargetProducer:
+        return RabbitProducer(self.route("producer->master", self.address("master")), self.retries)
+
+    def consumer(self, group: str, handler: Handler) -> TargetConsumer:
+        return RabbitConsumer(self.route("consumer->master", self.address("master")), handler)
+
+
+
+def factory(config: Config, queue_type: str = "quorum") -> Callable[[Path, bool], Target]:
+    """Make RabbitMQ targets of `config` with a `queue_type` queue for conformance runs."""
+    return lambda root, power_loss: RabbitTarget(config, root, power_loss, queue_type)

@@ -1,0 +1,289 @@
+"""Redis Streams as a conformance target: a primary and a replica (`replicaof`) of
+`redis-server` on free loopback ports, each with its own data directory, driven by redis-py.
+
+The spec's knobs, as Redis settings (docs/brokers.md has the table):
+- flushDiskType / slaveFlushDiskType -> `appendfsync` of the primary / the replica
+  (`appendonly yes` always, RDB snapshots off): SYNC_FLUSH is `always` (Redis fsyncs the
+  AOF before it replies), ASYNC_FLUSH is `everysec`; `appendfsync no` is asked for with
+  `fsync="no"` (it leaves the flush to the kernel);
+- brokerRole SYNC_MASTER -> `WAIT 1 <timeout>` after each XADD: 1 is SEND_OK, 0 (the
+  replica did not confirm in time) is FLUSH_SLAVE_TIMEOUT, stored but not guaranteed.
+  ASYNC_MASTER sends no WAIT (the replica copies in the background). With
+  rocketmqVersion=5 the WAIT is sent only when inSyncReplicas >= 2, as 5.x waits;
+- retryTimesWhenSendFailed -> the adapter resends an XADD that got no reply (connection
+  lost or timed out) that many times, as RocketMQ's synchronous send does;
+- a consumer group read with XREADGROUP, XACK after the business step (the commit);
+  pending entries of the group's consumer are read again first whenever it (re)connects.
+
+Failover: none. The harness's faults keep the spec's roles (RocketMQ 4.x masters do not
+move): a killed primary is restarted on its own data directory and the replica, still
+`replicaof` it, resynchronises from it, taking the primary's data as it is after the
+restart. Sentinel would instead promote the replica (REPLICAOF NO ONE) and make the old
+primary its replica; that is a different protocol (5.x controller mode), not modelled here.
+While the primary is down the consumer waits: a replica refuses XREADGROUP (it writes the
+group's state).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import redis
+import redis.asyncio as aredis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from noloss.conformance.targets.base import Delivery, Handler, Outcome, Route, SendOutcome, Target, TargetConsumer, TargetProducer, direct
+from noloss.conformance.targets.nodes import ThreadedConsumer, NodeSet, free_port, missing_binary, wait_until
+from noloss.conformance.targets.reference import supports
+from noloss.spec.config import SYNC_FLUSH, SYNC_MASTER, Config, ConfigError
+
+STREAM = "noloss"
+CONSUMER = "noloss-consumer"  # one name: a restarted consumer reads what its predecessor left pending
+WAIT_TIMEOUT_MS = 1000
+SEND_TIMEOUT_S = 3.0  # RocketMQ's sendMsgTimeout
+FSYNC = {"always", "everysec", "no"}
+
+
+def settings_of(config: Config, fsync: str | None = None) -> tuple[str, str, bool]:
+    """(primary appendfsync, replica appendfsync, WAIT after each XADD) for `config`."""
+    if fsync is not None and fsync not in FSYNC:
+        raise ConfigError(f"appendfsync={fsync}: one of {', '.join(sorted(FSYNC))}")
+    supports(config)
+    primary = fsync or ("always" if config.flushDiskType == SYNC_FLUSH else "everysec")
+    replica = "always" if config.slaveFlushDiskType == SYNC_FLUSH else "everysec"
+    waits = config.waits_for_slave  # SYNC_MASTER, and in 5.x only with inSyncReplicas >= 2
+    return primary, replica, waits
+
+
+def position(entry_id: bytes | str) -> int:
+    """A stream entry id `ms-seq` as one increasing integer (the history's offsets are ints)."""
+    text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    ms, seq = text.split("-")
+    return int(ms) * 1_000_000 + int(seq)
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    host, port = address.rsplit(":", 1)
+    return host, int(port)
+
+
+class RedisProducer(TargetProducer):
+    """XADD (then WAIT 1 when the replica must confirm) on one connection to the primary.
+
+    As RocketMQ's synchronous send: up to 1 + retries attempts within one send timeout,
+    an attempt that cannot connect counts as one, and `on_request` is called only once the
+    connection is up (the request is then on the wire)."""
+
+    def __init__(self, address: str, waits: bool, retries: int) -> None:
+        host, port = _host_port(address)
+        # A bare connection: redis-py's own retries would resend without telling the history.
+        self._connection = aredis.Connection(host=host, port=port, socket_timeout=SEND_TIMEOUT_S, socket_connect_timeout=SEND_TIMEOUT_S, retry=Retry(NoBackoff(), 0))
+        self._waits = waits
+        self._attempts = 1 + retries
+
+    async def _call(self, *command: object) -> object:
+        await self._connection.send_command(*command)
+        return await self._connection.read_response()
+
+    async def send(self, body: bytes, key: str, on_request: Callable[[], None]) -> SendOutcome:
+        detail = ""
+        deadline = time.monotonic() + SEND_TIMEOUT_S
+        for _ in range(self._attempts):
+            if time.monotonic() >= deadline:
+                break
+            try:
+                await self._connection.connect()  # type: ignore[no-untyped-call]
+            except (redis.ConnectionError, redis.TimeoutError, OSError) as error:
+                detail = str(error)
+                continue
+            on_request()
+            try:
+                entry_id = await self._call("XADD", STREAM, "*", "body", body, "key", key)
+                if not isinstance(entry_id, bytes | str):
+                    raise redis.ResponseError(f"XADD answered {entry_id!r}")
+                if not self._waits:
+                    return SendOutcome(Outcome.ACKNOWLEDGED, "SEND_OK", position(entry_id))
+                confirmed = await self._call("WAIT", 1, WAIT_TIMEOUT_MS)
+            except redis.ResponseError as error:  # LOADING, READONLY, OOM...: refused, not stored
+                return SendOutcome(Outcome.FAILED, None, None, str(error))
+            except (redis.ConnectionError, redis.TimeoutError, OSError) as error:
+                detail = str(error)
+                await self._connection.disconnect()
+                continue
+            if isinstance(confirmed, int) and confirmed >= 1:
+                return SendOutcome(Outcome.ACKNOWLEDGED, "SEND_OK", position(entry_id))
+            return SendOutcome(Outcome.STORED_NOT_GUARANTEED, "FLUSH_SLAVE_TIMEOUT", position(entry_id), "WAIT 1 returned 0")
+        return SendOutcome(Outcome.UNKNOWN, None, None, detail)
+
+    async def close(self) -> None:
+        await self._connection.disconnect()
+
+
+class RedisConsumer(ThreadedConsumer):
+    """XREADGROUP from the primary on a thread of its own; XACK after the business step.
+
+    An entry whose XACK got no answer is remembered and acked again after reconnecting,
+    never processed twice by the same consumer; a crashed consumer forgets them, so its
+    successor gets them again from the group's pending list."""
+
+    def __init__(self, address: str, group: str, handler: Handler) -> None:
+        super().__init__("redis-consumer")
+        host, port = _host_port(address)
+        self._client = redis.Redis(host=host, port=port, socket_timeout=2.0, socket_connect_timeout=1.0, retry=Retry(NoBackoff(), 0))
+        self._group = group
+        self._handler = handler
+        self._done: set[bytes] = set()  # processed by this consumer, XACK not yet confirmed
+
+    def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            self._client.close()
+
+    def _loop(self) -> None:
+        pending_first = True  # after a (re)connection, what was delivered and not acked comes again
+        while not self._stopping.is_set():
+            try:
+                if pending_first:
+                    self._ensure_group()
+                    self._ack_done()
+                entries = self._read(pending_first)
+                if pending_first and not entries:
+                    pending_first = False
+                for entry_id, fields in entries:
+                    if self._crashed.is_set():
+                        return
+                    if entry_id not in self._done:
+                        self._handler(Delivery(fields[b"body"], "topic", position(entry_id)))
+                    if self._crashed.is_set():
+                        return  # a killed consumer never commits what it had in hand
+                    self._done.add(entry_id)
+                    self._ack(entry_id)
+            except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError, OSError):
+                pending_first = True
+                time.sleep(0.1)
+
+    def _ack(self, entry_id: bytes) -> None:
+        self._client.execute_command("XACK", STREAM, self._group, entry_id)  # type: ignore[no-untyped-call]
+        self._done.discard(entry_id)
+
+    def _ack_done(self) -> None:
+        """XACK again what this consumer processed but the primary did not confirm acking
+        (it died first, or lost the XACK to a power cut): a RocketMQ consumer keeps its
+        offset in memory the same way, so a broker restart does not redeliver to it."""
+        for entry_id in list(self._done):
+            self._ack(entry_id)
+
+    def _read(self, pending: bool) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        """The group's entries pending for this consumer (`pending`) or new ones: (id, fields)."""
+        block = [] if pending else ["BLOCK", 200]
+        reply: Any = self._client.execute_command("XREADGROUP", "GROUP", self._group, CONSUMER, "COUNT", 100, *block, "STREAMS", STREAM, "0" if pending else ">")  # type: ignore[no-untyped-call]
+        if not reply:
+            return []
+        streams = reply.items() if isinstance(reply, dict) else reply  # RESP3 answers a map
+        entries: list[tuple[bytes, dict[bytes, bytes]]] = []
+        for _, stream_entries in streams:
+            for entry_id, fields in stream_entries:
+                if fields is not None:  # a pending entry deleted since: nothing to deliver
+                    entries.append((entry_id, fields if isinstance(fields, dict) else dict(zip(fields[::2], fields[1::2]))))
+        return entries
+
+    def _ensure_group(self) -> None:
+        try:
+            self._client.xgroup_create(STREAM, self._group, id="0", mkstream=True)
+        except redis.ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+
+
+class RedisTarget(Target):
+    """A primary ("master") and its replica ("slave") under `root`."""
+
+    nodes = ("master", "slave")
+
+    def __init__(self, config: Config, root: Path, power_loss: bool = False, fsync: str | None = None, settle: bool = True) -> None:
+        self.primary_fsync, self.replica_fsync, self.waits = settings_of(config, fsync)
+        self.settle = settle  # fsync the new directories after start-up (NodeSet.settle)
+        self.retries = config.retryTimesWhenSendFailed
+        self.route: Route = direct
+        self._nodes = NodeSet(root, power_loss)
+        self._port: dict[str, int] = {}
+
+    def start(self, route: Route = direct) -> None:
+        reason = missing_binary("redis-server")
+        if reason is not None:
+            raise RuntimeError(reason)
+        self.route = route
+        self._nodes.prepare(self.nodes)
+        self._launch("master", self.primary_fsync, None)
+        self._launch("slave", self.replica_fsync, route("slave->master", self.address("master")))
+        wait_until(self._replicating, "the replica did not connect to the primary", 30, self._nodes.root / "slave.log")
+        if self.settle:
+            for node in self.nodes:
+                self._nodes.settle(node)
+
+    def _launch(self, node: str, fsync: str, upstream: str | None) -> None:
+        port = free_port()
+        self._port[node] = port
+        argv = [
+            "redis-server", "--bind", "127.0.0.1", "--port", str(port), "--dir", str(self._nodes.data_dir(node)),
+            "--appendonly", "yes", "--appendfsync", fsync, "--save", "", "--daemonize", "no",
+            "--protected-mode", "no", "--unixsocket", "",
+        ]  # fmt: skip
+        if upstream is not None:
+            argv += ["--replicaof", *upstream.rsplit(":", 1)]
+        self._nodes.launch(node, argv)
+        self._await_up(node)
+
+    def _await_up(self, node: str) -> None:
+        def up() -> bool:
+            try:
+                with redis.Redis(port=self._port[node], socket_timeout=1.0) as client:
+                    return client.ping() is True
+            except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError):  # LOADING the AOF: not yet
+                return False
+
+        wait_until(up, f"redis {node} did not start", 30, self._nodes.root / f"{node}.log")
+
+    def _replicating(self) -> bool:
+        with redis.Redis(port=self._port["slave"], socket_timeout=1.0) as client:
+            info: dict[str, Any] = client.info("replication")
+            return info.get("master_link_status") == "up"
+
+    def address(self, node: str) -> str:
+        return f"127.0.0.1:{self._port[node]}"
+
+    def stop(self, node: str) -> None:
+        self._nodes.stop(node)
+
+    def kill(self, node: str) -> None:
+        self._nodes.kill(node)
+
+    def power_cut(self, node: str, torn_last_write: bool = False) -> None:
+        self._nodes.power_cut(node, torn_last_write)
+
+    def restart(self, node: str) -> None:
+        self._nodes.restart(node)
+        self._await_up(node)
+
+    def wipe(self, node: str) -> None:
+        self._nodes.wipe(node)
+
+    def producer(self) -> TargetProducer:
+        return RedisProducer(self.route("producer->master", self.address("master")), self.waits, self.retries)
+
+    def consumer(self, group: str, handler: Handler) -> TargetConsumer:
+        return RedisConsumer(self.route("consumer->master", self.address("master")), group, handler)
+
+    def close(self) -> None:
+        self._nodes.close()
+
+
+def factory(config: Config, fsync: str | None = None, settle: bool = True) -> Callable[[Path, bool], Target]:
+    """Make Redis targets of `config` for conformance runs (`fsync` overrides appendfsync;
+    `settle=False` leaves the directories Redis created at start-up unsynced)."""
+    return lambda root, power_loss: RedisTarget(config, root, power_loss, fsync, settle)

@@ -1,0 +1,373 @@
+"""A deterministic world for model-based testing: the real master and slave cores over
+simulated storage and network, driven one spec action at a time.
+
+Who does what: `World.apply(action, before, after)` carries out one spec action on the
+reference cluster as a fixed sequence of broker steps and returns the spec actions the
+broker took along with it (a restart's recovery fsyncs the log: `flush`). The table:
+
+    producer send/timeout/receive  put the spec's new requests on the wire; take a reply
+                                   the master actually sent off it
+    master receive m #k            SendRequest to the master core
+    master flush / slave flush     the node's fsync of everything appended (group commit);
+                                   of a crashed node: the kernel writes its page cache back
+    master flush-/slave-timeout    the clock of that one waiter runs out, then a tick
+    slave replicate                deliver replication frames both ways until quiet
+    slave sync-offsets             the master's committed offsets to the slave, persisted
+                                   (only with `sync_slave_offsets`: the broker has none)
+    persist-offsets, restart       the core writes consumerOffset.json / the node restarts
+    consumer consume, …            pulls, offset queries and commits, send-backs to the
+                                   node the consumer reads (the master, else the slave)
+    faults                         crash (memory lost), power loss (page cache lost), disk
+                                   loss; consumer crash; drop or duplicate a packet
+
+The application around the clients (what to do with a status, when to resend) is the
+spec's: the world takes the spec's producer after each producer action and realises its
+requests. Everything the broker decides — what is stored, flushed, replicated, which
+status a send gets, what a pull returns, which offsets are committed — comes from the
+cores, and `abstraction.abstract` turns it back into a spec state for comparison.
+
+Timeouts are set beyond reach so that time never passes by itself; the driver expires
+one waiter at a time, as the spec's timeouts are per held send. The reference broker has
+no SlaveSynchronize; `sync_slave_offsets` plays it for the spec's `slave sync-offsets`
+(copy the master's committed offsets to the slave and persist them) so that runs where
+the consumer reads the slave can be compared at all.
+
+The spec's reductions (spec/reductions.py) are silent steps it takes at once: `Lockstep`
+takes each of them on the broker too, as the ordinary action it is, so nothing here knows
+about them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from noloss.reference import messages as m
+from noloss.conformance.abstraction import (
+    GROUP,
+    QUEUE_TOPICS,
+    STATUS_CODES,
+    TOPIC,
+    guarantee,
+    message_key,
+    node_state,
+    read_records,
+)
+from noloss.reference.core import OFFSETS_FILE, Connected, FlushType, NodeConfig, Received, Role, parse_offsets
+from noloss.reference.core_master import MasterCore
+from noloss.reference.sim import SimCluster, SimNode
+from noloss.conformance.sim_consumer import BODY, SimConsumer
+from noloss.spec.actions import Action, Attempt, PacketRef, Position, Reply, arg_of, up
+from noloss.spec.config import SYNC_FLUSH, SYNC_MASTER, ONEWAY_SEND, Config
+from noloss.spec.faults import FAULT_INDEX
+from noloss.spec.model import Model
+from noloss.spec.state import (
+    DOWN,
+    GONE,
+    REPLY,
+    REQUEST,
+    STATUS_NAMES,
+    UP,
+    Node,
+    Packet,
+    Pending,
+    State,
+)
+
+PRODUCER = 1
+"""The producer's connection to the master."""
+NEVER_MS = 10**12
+TraceEvent = dict[str, str | int]
+
+
+def node_configs(config: Config) -> tuple[NodeConfig, NodeConfig]:
+    """broker.conf of master and slave for a spec configuration; no timer fires by itself."""
+    role = Role.SYNC_MASTER if config.brokerRole == SYNC_MASTER else Role.ASYNC_MASTER
+    quiet = {
+        "sync_flush_timeout_ms": NEVER_MS,
+        "slave_timeout_ms": NEVER_MS,
+        "flush_interval_ms": NEVER_MS,
+        "flush_consumer_offset_interval_ms": NEVER_MS,
+        "ha_heartbeat_ms": NEVER_MS,
+    }
+    master = NodeConfig(role, _flush(config.flushDiskType), frozenset({TOPIC}), **quiet)
+    slave = NodeConfig(Role.SLAVE, _flush(config.slaveFlushDiskType), frozenset({TOPIC}), **quiet)
+    return master, slave
+
+
+def _flush(value: str) -> FlushType:
+    return FlushType.SYNC_FLUSH if value == SYNC_FLUSH else FlushType.ASYNC_FLUSH
+
+
+def request_id(msg: int, attempt: int) -> int:
+    """Send requests carry (message, attempt) in their id, so replies map back to both."""
+    return msg * 1000 + attempt
+
+
+class World:
+    """A simulated master/slave pair with a producer, a consumer and the wire between."""
+
+    def __init__(self, model: Model, sync_slave_offsets: bool = False, trace: list[TraceEvent] | None = None) -> None:
+        self.model = model
+        self.cluster = SimCluster(*node_configs(model.config))
+        self.sync_slave_offsets = sync_slave_offsets
+        self.trace = trace
+        initial = model.init_states()[0]
+        self.producer = initial.producer
+        self.status = {"master": UP, "slave": UP}
+        self.network: list[Packet] = []
+        self.consumer = SimConsumer(self, model.config.messages)
+        self.faults = list(initial.faults)
+        self.connect()
+
+    # -- reading the world (for the abstraction) ----------------------------------------
+
+    def node(self, name: str) -> SimNode:
+        return self.cluster.master if name == "master" else self.cluster.slave
+
+    def node_state(self, name: str) -> Node:
+        status = self.status[name]
+        if status == GONE:
+            return node_state(GONE, (), 0, {}, {})
+        node = self.node(name)
+        disk = parse_offsets(node.storage.read_meta(OFFSETS_FILE))
+        memory = node.core.offsets if status == UP else disk
+        return node_state(status, read_records(node.file), len(node.file.durable), memory, disk)
+
+    def pending(self) -> tuple[Pending, ...]:
+        """The master's waiters as the spec's held replies (none while it is down)."""
+        if self.status["master"] != UP:
+            return ()
+        core, starts = self._master_core()
+        held = []
+        for waiter in core._waiters:
+            msg, attempt = divmod(waiter.request_id, 1000)
+            position = starts.index(int(waiter.msg_id, 16))
+            held.append(Pending(msg, attempt, position, guarantee(waiter.flush_status), guarantee(waiter.replica_status)))
+        return tuple(held)
+
+    # -- one spec action -------------------------------------------------------------
+
+    def apply(self, action: Action, before: State, after: State) -> list[Action]:
+        """Carry out `action` (which took the spec from `before` to `after`) on the cluster;
+        return the spec actions the broker also took."""
+        extra: list[Action] = []
+        key = f"{action.actor}-{action.verb}"
+        if key in FAULT_INDEX:
+            self._fault(action)
+        elif action.actor == "producer":
+            self._producer(action, before, after)
+        elif action.actor == "consumer":
+            self.consumer.apply(action)
+        else:
+            extra = self._broker(action, after)
+        self._collect()
+        self.connect()
+        return extra
+
+    # -- producer --------------------------------------------------------------------
+
+    def _producer(self, action: Action, before: State, after: State) -> None:
+        if action.verb == "receive":
+            reply = arg_of(action, Reply)
+            assert action.message is not None
+            packet = Packet(REPLY, action.message, reply.attempt, reply.status)
+            assert packet in self.network, f"the master sent no {STATUS_NAMES[reply.status]} for m{action.message} #{reply.attempt}"
+            self.network.remove(packet)
+            producer = before.producer
+            if producer.waiting and (action.message, reply.attempt) == (producer.current, producer.attempt):
+                self.emit(event="status", msg=action.message, attempt=reply.attempt, status=STATUS_NAMES[reply.status])
+        new = Counter(p for p in after.network if p.kind == REQUEST) - Counter(p for p in before.network if p.kind == REQUEST)
+        for packet in sorted(new.elements()):
+            self.network.append(packet)
+            self.emit(event="send", msg=packet.msg, attempt=packet.attempt)
+        self.producer = after.producer
+
+    def _collect(self) -> None:
+        """Replies the master sent to the producer go on the wire."""
+        for reply in self.cluster.master.take(PRODUCER):
+            assert isinstance(reply, m.SendReply), reply
+            assert reply.status in STATUS_CODES, f"the producer got {reply.status}: not a SendStatus"
+            msg, attempt = divmod(reply.request_id, 1000)
+            self.network.append(Packet(REPLY, msg, attempt, STATUS_CODES[reply.status]))
+
+    def source(self) -> tuple[str, SimNode] | None:
+        """The node the consumer reads: the master, else the slave while the master is down."""
+        for name in ("master", "slave"):
+            if self.status[name] == UP:
+                return name, self.node(name)
+        return None
+
+    # -- master and slave ------------------------------------------------------------
+
+    def _broker(self, action: Action, after: State) -> list[Action]:
+        node = self.node(action.actor)
+        verb = action.verb
+        if verb == "receive":
+            assert action.message is not None
+            attempt = arg_of(action, Attempt).attempt
+            self.network.remove(Packet(REQUEST, action.message, attempt, 0))
+            oneway = self.model.config.sendMode == ONEWAY_SEND
+            request = m.SendRequest(request_id(action.message, attempt), TOPIC, message_key(action.message), BODY, oneway)
+            node.step(Received(PRODUCER, request))
+        elif verb == "flush" and self.status[action.actor] != UP:
+            node.file.sync()
+        elif verb == "flush":
+            node.flush_pending = True
+            node.finish_flush()
+        elif verb in ("flush-timeout", "slave-timeout"):
+            self._expire(arg_of(action, Position).position, verb == "flush-timeout")
+        elif verb == "replicate":
+            self.cluster.pump()
+        elif verb == "sync-offsets":
+            if self.sync_slave_offsets:
+                self._sync_slave_offsets()
+        elif verb == "persist-offsets":
+            node.core.persist_offsets()
+            node.drain()
+        elif verb == "restart":
+            node.start()
+            self.status[action.actor] = UP
+            self.emit(event="restart", node=action.actor)
+            spec_node = after.master if action.actor == "master" else after.slave
+            if spec_node.flushed < len(spec_node.log):
+                # Recovery fsyncs what it kept (log.recover): the spec's flush, taken at once.
+                return [Action(action.actor, "flush", None)]
+        else:
+            raise AssertionError(f"no broker step for {action}")
+        return []
+
+    def _sync_slave_offsets(self) -> None:
+        """SlaveSynchronize, which the reference broker lacks: the slave takes the master's
+        committed offsets and persists them."""
+        master, slave = self.cluster.master, self.cluster.slave
+        for queue, topic in enumerate(QUEUE_TOPICS):
+            self.consumer.commit_at(slave, queue, master.core.offsets.get((GROUP, topic), 0))
+        slave.core.persist_offsets()
+        slave.drain()
+
+    def _expire(self, position: int, flush: bool) -> None:
+        """The clock of the held send at log `position` runs out (one tick past its deadline)."""
+        core, starts = self._master_core()
+        for waiter in core._waiters:
+            if int(waiter.msg_id, 16) == starts[position]:
+                if flush:
+                    waiter.flush_deadline_ms = core.now_ms
+                else:
+                    waiter.replica_deadline_ms = core.now_ms
+        self.cluster.master.tick()
+
+    def _master_core(self) -> tuple[MasterCore, list[int]]:
+        """The master's core and where each record of its log starts (a waiter's msg_id)."""
+        core = self.cluster.master.core
+        assert isinstance(core, MasterCore)
+        return core, [0] + [record.end for record in read_records(self.cluster.master.file)]
+
+    def connect(self) -> None:
+        """The slave (re)connects whenever both nodes are up: it reports where its log ends,
+        the master accepts or closes the link; the log data waits for `replicate`."""
+        cluster = self.cluster
+        if cluster.linked or self.status["master"] != UP or self.status["slave"] != UP:
+            return
+        cluster.master.closed.pop(cluster.MASTER_SIDE, None)
+        cluster.slave.closed.pop(cluster.SLAVE_SIDE, None)
+        cluster.master.step(Connected(cluster.MASTER_SIDE))
+        cluster.slave.step(Connected(cluster.SLAVE_SIDE, to_master=True))
+        cluster.linked = True
+        for report in cluster.slave.take(cluster.SLAVE_SIDE):
+            cluster.master.step(Received(cluster.MASTER_SIDE, report))
+        if cluster.MASTER_SIDE in cluster.master.closed:
+            cluster.close_reason = cluster.master.closed.pop(cluster.MASTER_SIDE)
+            cluster.unlink()
+
+    # -- faults ----------------------------------------------------------------------
+
+    def _fault(self, action: Action) -> None:
+        self.faults[FAULT_INDEX[f"{action.actor}-{action.verb}"]] += 1
+        actor, verb = action.actor, action.verb
+        if actor == "net":
+            ref = arg_of(action, PacketRef)
+            assert action.message is not None
+            packet = Packet(ref.kind, action.message, ref.attempt, ref.status)
+            if verb == "drop":
+                self.network.remove(packet)
+            else:
+                self.network.append(packet)
+            return
+        self.emit(event="fault", node=actor, kind=verb)
+        if actor == "consumer":
+            self.consumer.crash()
+            return
+        for name in ("master", "slave") if actor == "both" else (actor,):
+            self._down(name, verb)
+
+    def _down(self, name: str, verb: str) -> None:
+        """A node stops: its memory and connections are gone, and with power its page cache."""
+        if self.cluster.linked:
+            self.cluster.unlink()
+        node = self.node(name)
+        if verb == "power-loss":
+            node.storage.power_loss()
+        node.inbox.clear()
+        self.status[name] = GONE if verb == "disk-loss" else DOWN
+        if name == "master":
+            self.network = [packet for packet in self.network if packet.kind != REQUEST]
+
+    # -- trace -----------------------------------------------------------------------
+
+    def emit(self, **event: str | int) -> None:
+        """Log one observable event (docs/trace.md), if the world keeps a trace."""
+        if self.trace is not None:
+            self.trace.append(event)
+
+
+SLAVE_AHEAD = (
+    "disagreement: a slave holding more than its master (entries the master lost) is counted by the spec "
+    "at once, as RocketMQ counts it (its first offset report after connecting is taken unchecked: "
+    "haTrustSlaveOffset=true), while the reference broker keeps it disconnected until the master's log "
+    "is as long again"
+)
+"""Why the lockstep does not let the master store a send under SYNC_MASTER while the slave is ahead of
+it (tests/mbt/test_differences.py pins the run where the sides differ)."""
+
+
+def known_difference(model: Model, state: State, action: Action) -> str | None:
+    """The reason `action` is left out of the lockstep, if it falls in a known difference."""
+    if (action.actor, action.verb) != ("master", "receive") or not model.config.waits_for_slave:
+        return None
+    if up(state.slave) and len(state.slave.log) > len(state.master.log):
+        return SLAVE_AHEAD
+    return None
+
+
+class Lockstep:
+    """The spec and the world side by side: one spec action at a time, on both."""
+
+    def __init__(self, model: Model, sync_slave_offsets: bool = False, trace: list[TraceEvent] | None = None) -> None:
+        self.model = model
+        self.state = model.init_states()[0]
+        self.world = World(model, sync_slave_offsets, trace)
+
+    def actions(self) -> list[Action]:
+        """The spec's enabled actions that the broker can follow (bar known differences)."""
+        return [a for a in self.model.actions(self.state) if known_difference(self.model, self.state, a) is None]
+
+    def step(self, action: Action) -> list[Action]:
+        """Take `action` (enabled in the spec) on both, and every silent step the spec takes
+        after it; return every spec action taken."""
+        taken: list[Action] = []
+        self._take(action, taken, done_by_broker=False)
+        return taken
+
+    def _take(self, action: Action, taken: list[Action], done_by_broker: bool) -> None:
+        before = self.state
+        extras: list[Action] = []
+        for step, after in self.model.steps(before, action):
+            if not (done_by_broker and step is action):
+                extras.extend(self.world.apply(step, before, after))
+            taken.append(step)
+            before = after
+        self.state = before
+        for extra in extras:
+            # The broker did this along with the step (a restart's recovery fsync): the spec follows.
+            assert extra in self.model.actions(self.state), f"the broker did {extra}, which the spec does not allow here"
+            self._take(extra, taken, done_by_broker=True)

@@ -1,0 +1,220 @@
+"""`noloss check`: explore one configuration under one fault model and report every property."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from noloss.model_check.check import check, property_names
+from noloss.model_check.render import mermaid_diagrams, to_json_data, to_markdown, to_mermaid_all, to_text
+from noloss.spec.config import ConfigError, Config, preset
+from noloss.spec.faults import FaultModel, FaultSpecError, parse_faults
+from noloss.cli.rocketmq_conf import (
+    BROKER,
+    CONSUMER,
+    OPTION,
+    PRODUCER,
+    SLAVE,
+    ConfFileError,
+    Reading,
+    interpret,
+    read_file,
+    review,
+    summary_data,
+    summary_lines,
+)
+from noloss.cli.errors import UsageError, non_negative, positive
+from noloss.cli.user_paths import checked_out_dir
+
+PRECEDENCE = "precedence: --preset < --broker-conf/--slave-conf/--producer-conf/--consumer-conf < --set"
+_CONF_HELP = {
+    BROKER: "the master's broker.conf (key=value): flushDiskType, brokerRole (ASYNC_MASTER|SYNC_MASTER), "
+    "inSyncReplicas, readUnCommitted, totalReplicas (<= 2), and noloss's rocketmqVersion (a release: "
+    "4.9.3, 4.9.7, 5.1, 5.3, ...; 4 and 5 are the newest of each line)",
+    SLAVE: "the slave's broker.conf (key=value): brokerRole=SLAVE, brokerId >= 1; "
+    "its flushDiskType sets slaveFlushDiskType; slaveReadEnable, readUnCommitted",
+    PRODUCER: "producer properties (key=value): retryTimesWhenSendFailed, retryTimesWhenSendAsyncFailed, "
+    "retryAnotherBrokerWhenNotStoreOK; noloss's sendMode, checkStatus",
+    CONSUMER: "consumer properties (key=value): maxReconsumeTimes; "
+    "noloss's commitBeforeProcess, idempotentConsumer, consumerMayFail",
+}
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that choose a configuration (shared by every command that builds a model)."""
+    parser.add_argument("--preset", default="rocketmq-default", help="named configuration (see `noloss presets`)")
+    for kind, help_text in _CONF_HELP.items():
+        parser.add_argument(OPTION[kind], metavar="FILE", default=None, help=help_text)
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one knob; wins over the preset and the files, whose keys win over the preset "
+        "(keys a file leaves out keep the preset's value)",
+    )
+    parser.add_argument(
+        "--allow-unknown-keys",
+        action="store_true",
+        help="take a file key one edit from a modelled key (flushDiskTyp) as unknown, as RocketMQ does, "
+        "instead of refusing it as a typo",
+    )
+    parser.add_argument(
+        "--messages", type=positive, default=None, help="distinct messages the producer sends (default 2)"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Configured:
+    """The configuration the options name, and what the RocketMQ files (if any) said."""
+
+    config: Config
+    reading: Reading | None
+    notes: tuple[str, ...]
+
+    def header(self) -> list[str]:
+        return [] if self.reading is None else summary_lines(self.reading, self.notes)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, str]:
+
+    settings: dict[str, str] = {}
+    for item in args.settings:
+        key, equals, value = item.partition("=")
+        if not equals:
+            raise UsageError(f"--set {item!r}: expected KEY=VALUE")
+        settings[key.strip()] = value
+    if args.messages is not None:
+        settings["messages"] = str(args.messages)
+    return settings
+
+
+def configure(args: argparse.Namespace) -> Configured:
+    """Preset, then the RocketMQ files, then --set; UsageError (exit 2) on any bad input."""
+
+    overrides = _overrides(args)
+    try:
+        files = [read_file(kind, path) for kind in OPTION if (path := getattr(args, f"{kind}_conf")) is not None]
+        reading = interpret(files, args.allow_unknown_keys) if files else None
+        config = preset(args.preset)
+        if reading is None:
+            return Configured(config.with_settings(overrides), None, ())
+        config = config.with_settings(reading.settings).with_settings(overrides)
+        notes = review(reading, config, "--set" if "rocketmqVersion" in overrides else f"--preset {args.preset}")
+        return Configured(config, reading, notes)
+    except (ConfigError, ConfFileError) as error:
+        raise UsageError(str(error)) from None
+
+
+def config_from(args: argparse.Namespace) -> Config:
+    """The configuration the options name; UsageError (exit 2) on an unknown key or bad value."""
+    return configure(args).config
+
+
+def faults_from(args: argparse.Namespace) -> FaultModel:
+
+    try:
+        return parse_faults(args.faults, args.max_faults)
+    except FaultSpecError as error:
+        raise UsageError(str(error)) from None
+
+
+def properties_from(args: argparse.Namespace, config: Config, faults: FaultModel) -> frozenset[str] | None:
+    """The properties `--properties` names (None: all); UsageError names an unknown one."""
+
+    if args.properties is None:
+        return None
+    known = property_names(config, faults)
+    names = frozenset(name.strip() for name in args.properties.split(",") if name.strip())
+    for name in sorted(names):
+        if name not in known:
+            raise UsageError(f"unknown property {name!r}: allowed {', '.join(known)}")
+    return names
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.out is not None and args.format != "mermaid":
+        raise UsageError("--out DIR goes with --format mermaid (one .mmd file per counterexample)")
+    out = checked_out_dir(args.out)
+    configured = configure(args)
+    faults = faults_from(args)
+    config = configured.config
+    only = properties_from(args, config, faults)
+    if args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: expected 1 or more")
+    try:
+        result = check(
+            config,
+            faults,
+            max_states=args.max_states,
+            max_depth=args.max_depth,
+            progress=not args.quiet,
+            only=only,
+            fingerprint=args.fingerprint,
+            workers=args.workers,
+        )
+    except ValueError as error:  # options that do not go together with several workers
+        if args.workers == 1:
+            raise
+        raise UsageError(f"--workers {args.workers}: {error}") from None
+    if args.format == "json":
+        data = to_json_data(result)
+        if configured.reading is not None:
+            conf = summary_data(configured.reading, configured.notes)
+            data["ignored"] = conf.pop("ignored")
+            data["conf"] = conf
+        print(json.dumps(data, indent=2))
+    elif args.format == "mermaid":
+        for line in configured.header():
+            print(line, file=sys.stderr)
+        if out is None:
+            print(to_mermaid_all(result))
+        else:
+            for name, diagram in mermaid_diagrams(result).items():
+                (out / f"{name}.mmd").write_text(diagram + "\n")
+                print(out / f"{name}.mmd")
+    elif args.format == "markdown":
+        print(to_markdown(result, args.preset))
+    else:
+        print(f"preset: {args.preset}" + (f"  with {', '.join(args.settings)}" if args.settings else ""))
+        for line in configured.header():
+            print(line)
+        print(to_text(result))
+    return result.exit_code
+
+
+def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="check every property of one configuration under one fault model",
+        description=f"Check every property of one configuration under one fault model. Configuration {PRECEDENCE}.",
+    )
+    add_model_arguments(parser)
+    parser.add_argument("--faults", default="all", help="KIND[*N],... or all or none (default all)")
+    parser.add_argument("--max-faults", type=non_negative, default=1, help="faults in one run, all kinds together (default 1)")
+    parser.add_argument(
+        "--properties", default=None, metavar="NAME,...", help="check only these (exit status follows them)"
+    )
+    parser.add_argument("--format", choices=("text", "json", "markdown", "mermaid"), default="text")
+    parser.add_argument(
+        "--out", default=None, metavar="DIR", help="with --format mermaid: one DIR/PROPERTY.mmd per counterexample"
+    )
+    parser.add_argument("--max-states", type=positive, default=None, help="stop after this many states (incomplete)")
+    parser.add_argument("--max-depth", type=non_negative, default=None, help="stop at this BFS depth (incomplete)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (shown only on a terminal anyway)")
+    parser.add_argument(
+        "--fingerprint",
+        action="store_true",
+        help="keep 64-bit hashes of states instead of states (less memory; reports the chance of a missed state)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=positive,
+        default=1,
+        help="share the states among N processes (always/sometimes properties only, via --properties)",
+    )
+    parser.set_defaults(run=run)

@@ -1,0 +1,91 @@
+"""`noloss conform`: run a broker's real processes under real faults and judge what the
+clients saw, by Jepsen's counts and by trace-check against the claimed preset.
+
+One run per fault kind named in --faults; each prints a progress line on stderr, then the
+table comes on stdout. Exit status: 0 nothing acknowledged was lost and every history is a
+behaviour of the claimed preset, 1 otherwise, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from noloss.cli.check import add_model_arguments, config_from
+from noloss.cli.errors import EXIT_OK, EXIT_VIOLATED, UsageError
+
+# --target -> its module in conformance/targets/ (settings_of, supports, factory).
+TARGETS = {"reference": "reference", "redis": "redis_streams", "nats": "nats_jetstream", "rabbitmq": "rabbitmq", "rabbitmq-classic": "rabbitmq_classic"}
+NEEDS_SLAVE = frozenset({"slave-kill", "slave-power-loss", "both-power-loss", "disk-loss"})
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m)?$")
+
+
+def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
+    conform = subparsers.add_parser("conform", help="test a broker's real processes against the spec under real faults")
+    conform.add_argument("--target", required=True, choices=tuple(TARGETS))
+    add_model_arguments(conform)
+    conform.add_argument("--faults", default="kill", help="fault kinds, one run each: " + "kill,power-loss,... (see docs/conform.md)")
+    conform.add_argument("--duration", type=_duration, default=60.0, help="how long each run sends (30s, 2m; default 60s)")
+    conform.add_argument("--producers", type=_positive("--producers"), default=8)
+    conform.add_argument("--max-messages", type=_positive("--max-messages"), default=1_000_000, help="stop sending after this many")
+    conform.add_argument("--interval", type=_duration, default=2.0, help="time between two faults (default 2s)")
+    conform.add_argument("--out", required=True, help="directory for the runs; a failing run's history stays here")
+    conform.set_defaults(run=run_conform)
+
+
+def _duration(text: str) -> float:
+    match = _DURATION.match(text.strip())
+    if match is None or float(match.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 500ms, 60s, 2m)")
+    return float(match.group(1)) * {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}[match.group(2)]
+
+
+def _positive(option: str) -> Any:
+    def parse(text: str) -> int:
+        if not text.isdigit() or int(text) < 1:
+            raise argparse.ArgumentTypeError(f"not a positive integer: {text!r}")
+        return int(text)
+
+    return parse
+
+
+def run_conform(args: argparse.Namespace) -> int:
+    from noloss.conformance.faults import parse_faults
+    from noloss.conformance.net import proxies
+    from noloss.conformance.report import table
+    from noloss.conformance.run import RunResult, RunSpec, run
+    from noloss.spec.config import ConfigError
+
+    if args.messages is not None:
+        raise UsageError("--messages: conform checks each message on its own; bound the workload with --max-messages")
+    config = config_from(args)
+    target: Any = importlib.import_module(f"noloss.conformance.targets.{TARGETS[args.target]}")
+    try:
+        kinds = parse_faults(args.faults)
+        target.settings_of(config)
+        target.supports(config)
+    except (ValueError, ConfigError) as error:
+        raise UsageError(str(error)) from None
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"--out {args.out}: {error.strerror}") from None
+    results = []
+    nodes = getattr(target, "NODES", ("master", "slave"))
+    for kind in kinds:
+        if kind in NEEDS_SLAVE and "slave" not in nodes:
+            results.append(RunResult(kind, None, None, None, f"the {args.target} target runs one node: no slave to fault"))
+            print(f"noloss conform: {kind}: the {args.target} target runs one node; running the other faults", file=sys.stderr)
+            continue
+        spec = RunSpec(args.preset, config, (kind,), args.producers, args.max_messages, args.duration, args.interval)
+        result = run(spec, kind, target.factory(config), out / kind, proxies)
+        if result.unavailable is not None:
+            print(f"noloss conform: {kind}: {result.unavailable}; running the other faults", file=sys.stderr)
+        results.append(result)
+    print(table(results))
+    return EXIT_OK if all(r.ok for r in results) else EXIT_VIOLATED

@@ -1,0 +1,37 @@
+"""Shared by the real-broker target tests: one small conformance run and what every
+passing run must show."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from noloss.conformance.run import RunResult, RunSpec, run
+from noloss.conformance.targets.base import Target
+from noloss.spec.config import Config, preset
+
+
+def require(binary: str) -> None:
+    """Skip the test (one line) when the broker's binary is not installed."""
+    if shutil.which(binary) is None:
+        pytest.skip(f"{binary} is not installed")
+
+
+def small_run(claimed: str, kind: str, make: Callable[[Config], Callable[[Path, bool], Target]], directory: Path, cycles: int = 1, duration_s: float = 4.0) -> RunResult:
+    """`cycles` faults of `kind` in a run of two producers against the target `make` builds
+    for the preset `claimed`."""
+    config = preset(claimed)
+    spec = RunSpec(claimed, config, (kind,), producers=2, messages=100_000, duration_s=duration_s, interval_s=1.5, down_s=0.3, cycles=cycles, quiet_s=2)
+    return run(spec, kind, make(config), directory / kind, progress=False)
+
+
+def assert_nothing_lost(result: RunResult, faults: int = 1) -> None:
+    assert result.counts is not None and result.judgement is not None, result.unavailable
+    assert result.faults_injected == faults
+    assert result.counts.acknowledged > 0
+    assert result.counts.lost == 0, result.counts.lost_messages
+    assert result.counts.unexpected == 0
+    assert result.judgement.ok, result.judgement.failures[:3]

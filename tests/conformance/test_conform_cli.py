@@ -1,0 +1,51 @@
+"""`noloss conform` on the command line: bad input is one line and exit 2; a short run
+prints its progress on stderr and the table on stdout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from noloss.cli import main
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--faults", "kill,meteor"], "--faults: unknown fault 'meteor'"),
+        (["--duration", "soon"], "not a duration: 'soon'"),
+        (["--producers", "0"], "not a positive integer: '0'"),
+        (["--set", "rocketmqVersion=5"], "rocketmqVersion=5 is not available yet"),
+        (["--set", "sendMode=oneway"], "sendMode=oneway: the conformance workload"),
+        (["--set", "flushDiskType=SOMETIMES"], "bad value 'SOMETIMES' for flushDiskType"),
+        (["--messages", "3"], "--messages: conform checks each message on its own"),
+        (["--preset", "nope"], "unknown preset 'nope'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = exit_code(["conform", "--target", "reference", "--preset", "strict", "--out", str(tmp_path), *argv])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out == "" and len(err.strip().splitlines()) == 1 and message in err, err
+
+
+def exit_code(argv: list[str]) -> int | str | None:
+    """main's status, or argparse's when it rejects an option's value."""
+    try:
+        return main(argv)
+    except SystemExit as stop:
+        return stop.code
+
+
+def test_a_short_run_prints_a_row_per_fault_kind_and_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["conform", "--target", "reference", "--preset", "sync-flush-async-master", "--faults", "slave-kill", "--duration", "3s", "--producers", "2", "--interval", "1s", "--out", str(tmp_path)]
+    code = main(argv)
+    out, err = capsys.readouterr()
+    assert code == 0, out
+    header, row = out.strip().splitlines()
+    assert header.split()[:5] == ["fault", "faults", "sent", "acknowledged", "lost"]
+    cells = row.split()
+    assert cells[0] == "slave-kill" and int(cells[1]) >= 1 and int(cells[4]) == 0
+    assert "behaviour of sync-flush-async-master" in row
+    assert "conform slave-kill:" in err

@@ -1,0 +1,24 @@
+"""`noloss conform` end to end on the reference broker, kept small for the fast tier: a
+few hundred messages, one SIGKILL of the master, a final drain, both judgements."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from noloss.conformance.run import RunSpec, run
+from noloss.conformance.targets import reference
+from noloss.spec.config import preset
+
+PRESET = "sync-flush-async-master"
+
+
+def test_one_master_kill_loses_nothing_and_the_history_is_a_behaviour_of_the_preset(tmp_path: Path) -> None:
+    config = preset(PRESET)
+    spec = RunSpec(PRESET, config, ("kill",), producers=2, messages=100_000, duration_s=20, interval_s=0.7, down_s=0.3, cycles=1, quiet_s=2)
+    result = run(spec, "kill", reference.factory(config), tmp_path / "kill", progress=False)
+    assert result.counts is not None and result.judgement is not None
+    assert result.faults_injected == 1
+    assert result.counts.acknowledged > 0
+    assert result.counts.lost == 0, result.counts.lost_messages
+    assert result.judgement.ok, result.judgement.failures[:3]
+    assert result.history is None and not (tmp_path / "kill").exists()  # a passing run leaves nothing

@@ -1,0 +1,132 @@
+"""The judgement of a conformance history, on histories written by hand: Jepsen's counts,
+the per-message trace-check with its end-of-history rule, and the nearest preset that
+explains a failing history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from noloss.conformance.judge import Index, count, judge, project
+from noloss.conformance.workload import Resend
+from noloss.spec.config import preset
+
+
+def send(msg: int, attempt: int = 1) -> dict[str, Any]:
+    return {"event": "send", "msg": msg, "attempt": attempt}
+
+
+def status(msg: int, value: str = "SEND_OK", attempt: int = 1, offset: int = 0) -> dict[str, Any]:
+    return {"event": "status", "msg": msg, "attempt": attempt, "status": value, "offset": offset}
+
+
+def consumed(msg: int, offset: int = 0) -> list[dict[str, Any]]:
+    return [{"event": "deliver", "msg": msg, "queue": "topic", "offset": offset}, {"event": "consume", "msg": msg, "result": "CONSUME_SUCCESS"}]
+
+
+def fault(node: str, kind: str) -> dict[str, Any]:
+    return {"event": "fault", "node": node, "kind": kind}
+
+
+def restart(node: str) -> dict[str, Any]:
+    return {"event": "restart", "node": node}
+
+
+STRICT = preset("strict")
+
+
+def test_counts_name_lost_duplicated_unexpected_and_recovered() -> None:
+    history = [
+        send(0), status(0), *consumed(0), *consumed(0),  # acknowledged, processed twice
+        send(1), status(1),  # acknowledged, never processed: lost
+        send(2), *consumed(2),  # no status, processed: recovered
+        *consumed(7),  # never sent: unexpected
+    ]
+    counts = count(history, Resend.of(STRICT))
+    assert (counts.sent, counts.acknowledged, counts.lost, counts.duplicated, counts.unexpected, counts.recovered) == (3, 2, 1, 1, 1, 1)
+    assert counts.lost_messages == (1,)
+
+
+def test_a_non_ok_status_is_acknowledged_only_without_checkstatus() -> None:
+    history = [send(0), status(0, "FLUSH_SLAVE_TIMEOUT")]
+    assert count(history, Resend.of(STRICT)).acknowledged == 0
+    assert count(history, Resend.of(preset("rocketmq-default"))).acknowledged == 1
+
+
+def test_a_clean_history_of_many_concurrent_messages_is_a_behaviour_of_strict() -> None:
+    # Sends of different messages interleave, which the spec's one producer never does:
+    # each message is checked on its own.
+    history = [send(0), send(1), status(1, offset=1), status(0), *consumed(1, 1), *consumed(0)]
+    assert judge(history, "strict", STRICT).ok
+
+
+def test_an_acknowledged_message_never_delivered_after_the_drain_is_not_a_behaviour() -> None:
+    judgement = judge([send(0), status(0)], "strict", STRICT)
+    assert not judgement.ok
+    (failure,) = judgement.failures
+    assert failure.message == 0 and failure.line is None and "would still deliver" in failure.reason
+
+
+def test_async_flush_loss_under_power_loss_is_explained_by_a_weaker_preset_not_by_strict() -> None:
+    history = [send(0), status(0), fault("master", "power-loss"), restart("master")]
+    judgement = judge(history, "strict", STRICT)
+    assert not judgement.ok
+    assert judgement.explained_by is not None
+    assert preset(judgement.explained_by).flushDiskType == "ASYNC_FLUSH"
+    # ... and the same history is a behaviour of the default settings outright.
+    assert judge(history, "rocketmq-default", preset("rocketmq-default")).ok
+
+
+def test_a_status_no_preset_can_give_is_reported_at_its_line() -> None:
+    history = [send(0), status(0, "FLUSH_DISK_TIMEOUT"), *consumed(0)]
+    judgement = judge(history, "sync-flush-async-master", preset("sync-flush-async-master"))
+    assert judgement.ok  # SYNC_FLUSH may time out
+    judgement = judge(history, "rocketmq-default", preset("rocketmq-default"))
+    assert not judgement.ok and judgement.failures[0].line == 2
+
+
+def test_a_delivered_body_no_producer_sent_fails() -> None:
+    history = [{"event": "deliver", "msg": -1, "queue": "topic", "offset": 0, "body": "x"}, {"event": "consume", "msg": -1, "result": "CONSUME_SUCCESS"}]
+    assert not judge(history, "strict", STRICT).ok
+
+
+def test_a_send_logged_while_the_master_is_down_is_moved_before_the_fault() -> None:
+    history = [fault("master", "crash"), send(0), restart("master"), send(0, 2), status(0, attempt=2), *consumed(0)]
+    (events, *_), lines = project(Index(history), (0,))
+    assert [e[0] for e in events] == ["send", "fault", "restart", "send", "status", "deliver", "consume"]
+    assert lines[:2] == (2, 1)
+    assert judge(history, "strict", STRICT).ok
+
+
+def test_faults_every_node_recovered_from_before_a_message_are_left_out_of_its_projection() -> None:
+    history = [fault("master", "crash"), restart("master"), send(0), status(0), *consumed(0), fault("slave", "crash")]
+    (events, *_), _ = project(Index(history), (0,))
+    assert [e[0] for e in events] == ["send", "status", "deliver", "consume"]
+    # A node still down when the message is sent stays in.
+    history = [fault("slave", "crash"), send(0), status(0, "SLAVE_NOT_AVAILABLE"), restart("slave")]
+    (events, *_), _ = project(Index(history), (0,))
+    assert events[0][0] == "fault"
+
+
+def test_a_message_stored_behind_the_consumer_after_a_rewind_is_explained_with_the_message_it_lost_to() -> None:
+    """RocketMQ <= 5.2's loss: the consumer reads m0 before it is flushed, a power loss
+    rewinds the queue, m1 is acknowledged at m0's old position, behind the consumer. Alone,
+    m1's loss is no behaviour of SYNC_FLUSH; with m0 it is, and the judgement says so."""
+    history = [
+        send(0), *consumed(0, offset=0),
+        fault("master", "power-loss"), restart("master"),
+        send(1), status(1, offset=0),
+    ]
+    config = preset("sync-flush-async-master")
+    assert count(history, Resend.of(config)).lost_messages == (1,)
+    judgement = judge(history, "sync-flush-async-master", config)
+    assert judgement.ok and judgement.shared == ((1, 0),)
+    # Without the shared position (m1 stored elsewhere) nothing explains the loss.
+    history[-1] = status(1, offset=1)
+    assert not judge(history, "sync-flush-async-master", config).ok
+
+
+def test_a_network_fault_armed_just_before_a_message_may_hit_it() -> None:
+    # The proxy duplicates the next chunk after the command: here m0's request, stored twice.
+    history = [fault("net", "dup"), send(0), *consumed(0, 0), *consumed(0, 1), status(0)]
+    assert judge(history, "strict", STRICT).ok
+    assert not judge(history[1:], "strict", STRICT).ok

@@ -1,0 +1,74 @@
+"""Redis Streams under `noloss conform`: a primary and a replica of redis-server started by
+the test on free loopback ports (docs/brokers.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from noloss.conformance.run import RunSpec, run
+from noloss.conformance.targets import redis_streams
+from tests.conformance.real_broker_runs import assert_nothing_lost, require, small_run
+
+
+def make(config: Any) -> Any:
+    return redis_streams.factory(config)
+
+
+def test_appendfsync_always_survives_a_primary_kill(tmp_path: Path) -> None:
+    require("redis-server")
+    assert_nothing_lost(small_run("sync-flush-async-master", "kill", make, tmp_path))
+
+
+def test_the_presets_map_onto_appendfsync_and_wait() -> None:
+    from noloss.spec.config import preset
+
+    assert redis_streams.settings_of(preset("strict")) == ("always", "always", True)
+    assert redis_streams.settings_of(preset("async-flush-sync-master")) == ("everysec", "everysec", True)
+    assert redis_streams.settings_of(preset("sync-flush-async-master")) == ("always", "always", False)
+    assert redis_streams.settings_of(preset("rocketmq5-sync-master")) == ("always", "always", False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["kill", "slave-kill", "consumer-crash"])
+def test_strict_redis_keeps_every_acknowledged_message(tmp_path: Path, kind: str) -> None:
+    require("redis-server")
+    assert_nothing_lost(small_run("strict", kind, make, tmp_path, cycles=3, duration_s=10), faults=3)
+
+
+def power_loss_run(tmp_path: Path, claimed: str, settle: bool) -> Any:
+    from noloss.spec.config import preset
+
+    config = preset(claimed)
+    spec = RunSpec(claimed, config, ("power-loss",), producers=4, messages=1_000_000, duration_s=8, interval_s=2, down_s=0.3, cycles=2, quiet_s=3)
+    result = run(spec, "power-loss", redis_streams.factory(config, None, settle), tmp_path / "power-loss", progress=False)
+    if result.unavailable is not None:
+        pytest.skip(result.unavailable)
+    assert result.counts is not None
+    return result
+
+
+@pytest.mark.slow
+def test_appendfsync_always_keeps_every_acknowledged_message_through_power_cuts(tmp_path: Path) -> None:
+    require("redis-server")
+    assert_nothing_lost(power_loss_run(tmp_path, "sync-flush-async-master", settle=True), faults=2)
+
+
+@pytest.mark.slow
+def test_appendfsync_everysec_loses_acknowledged_messages_to_a_power_cut(tmp_path: Path) -> None:
+    require("redis-server")
+    assert power_loss_run(tmp_path, "async-flush-sync-master", settle=True).counts.lost > 0
+
+
+@pytest.mark.slow
+def test_redis_loses_its_whole_aof_to_a_power_cut_soon_after_its_first_start(tmp_path: Path) -> None:
+    """Redis creates appendonlydir at start-up and never fsyncs the directory holding it:
+    without the harness's settle, the first power cut takes the AOF, appendfsync always or
+    not, and the replica resynchronises from the empty primary."""
+    require("redis-server")
+    result = power_loss_run(tmp_path, "sync-flush-async-master", settle=False)
+    assert result.counts.lost > 0
+    log = (tmp_path / "power-loss" / "nodes" / "master.log").read_text()
+    assert log.count("Creating AOF base file appendonly.aof.1.base.rdb on server start") >= 2  # the restart found no AOF

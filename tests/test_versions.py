@@ -1,0 +1,196 @@
+"""Per RocketMQ release, the verdicts that its behaviours decide (the source table is in docs/spec.md).
+
+Each verdict comes from a closed exploration (with its state count pinned) or a counterexample
+replayed through the spec; the settings differ only in the release or the one knob named.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from noloss.model_check.check import HOLDS, VIOLATED, CheckResult, check
+from noloss.model_check.scenarios import scenario
+from noloss.spec.actions import Action, Attempt, PacketRef, Position, Queue, QueueOffset, Reply
+from noloss.spec.config import Config, ConfigError, preset
+from noloss.spec.faults import FaultModel
+from noloss.spec.model import Model
+from noloss.spec.state import FLUSH_SLAVE_TIMEOUT, MAIN, REPLY, REQUEST, SEND_OK, SLAVE_NOT_AVAILABLE, WAITING, Packet, State
+from tests.test_verdicts import counterexample, status
+
+
+def explore(preset_name: str, scenario_name: str, **settings: str) -> CheckResult:
+    result = check(preset(preset_name).with_settings(settings), scenario(scenario_name))
+    assert result.stats.complete
+    return result
+
+
+def take(config: Config, faults: FaultModel, steps: list[Action]) -> State:
+    """Take `steps` through the spec, each enabled where it is taken; the state reached."""
+    model = Model(config, faults)
+    state = model.init_states()[0]
+    for number, action in enumerate(steps, 1):
+        assert action in model.actions(state), f"step {number}: {action} is not enabled"
+        state = model.next_state(state, action)
+    return state
+
+
+# --- Release numbers ------------------------------------------------------------------------
+
+
+def test_a_line_stands_for_its_newest_release() -> None:
+    assert Config(rocketmqVersion="4").rocketmqVersion == "4.9.8"
+    assert Config().with_settings({"rocketmqVersion": "5"}).rocketmqVersion == "5.3"
+    assert preset("rocketmq-default").rocketmqVersion == "4.9.7"
+    assert preset("strict").rocketmqVersion == "4.9.7"
+    assert preset("rocketmq5-default").rocketmqVersion == "5.3"
+    with pytest.raises(ConfigError, match=r"bad value '6.0' for rocketmqVersion: allowed 4\.9\.3\|4\.9\.7\|"):
+        Config().with_settings({"rocketmqVersion": "6.0"})
+
+
+# --- Dispatch bound: apache/rocketmq#8239, fixed in 5.3.0 by #8240 --------------------------
+
+ISSUE_8239 = [
+    "producer send m0",
+    "master receive m0 (#1)",
+    "consumer consume m0 (topic@0)",  # the consumer reads m0 before the master flushed it
+    "master power-loss",
+    "producer timeout m0",
+    "producer send-refused m0",
+    "master restart",
+    "producer send m1",
+    "master receive m1 (#1)",  # m1 lands at queue offset 0, behind the consumer's offset 1
+    "master flush",
+    "slave replicate",
+    "producer receive m1 (#1 SEND_OK)",
+]
+
+
+def test_before_5_3_a_consumer_reads_unflushed_entries_and_skips_a_stored_message() -> None:
+    result = explore("rocketmq5-quorum", "master-power-loss", rocketmqVersion="5.1")
+    assert counterexample(result, "NoAckedLoss") == ISSUE_8239
+
+
+def test_5_3_dispatches_only_flushed_entries_under_sync_flush() -> None:
+    result = explore("rocketmq5-quorum", "master-power-loss")
+    assert status(result, "NoAckedLoss") == HOLDS
+    assert result.stats.states == 9_786
+
+
+def test_read_uncommitted_brings_the_loss_back_in_5_3() -> None:
+    result = explore("rocketmq5-quorum", "master-power-loss", readUnCommitted="true")
+    assert counterexample(result, "NoAckedLoss") == ISSUE_8239
+
+
+# --- The master trusts the slave's offset: apache/rocketmq#3015 -----------------------------
+
+
+def test_a_slave_ahead_of_a_rewound_master_counts_for_an_entry_it_lacks() -> None:
+    result = explore("rocketmq5-quorum", "master-power-loss+master-disk-loss")
+    assert counterexample(result, "NoAckedLoss") == [
+        "producer send m0",
+        "master receive m0 (#1)",
+        "slave replicate",  # the slave has m0; the master has not flushed it
+        "master power-loss",  # the master loses m0: the slave is ahead of it
+        "producer timeout m0",
+        "producer send-refused m0",
+        "master restart",
+        "producer send m1",
+        "master receive m1 (#1)",  # m1 at the position where the slave holds m0
+        "master flush",
+        "slave replicate",  # the slave's offset covers that position: m1 counts as replicated
+        "producer receive m1 (#1 SEND_OK)",
+        "master disk-loss",  # m1 was only ever on the master
+    ]
+
+
+def test_a_master_that_checks_the_slaves_log_keeps_it() -> None:
+    result = explore("rocketmq5-quorum", "master-power-loss+master-disk-loss", haTrustSlaveOffset="false")
+    assert status(result, "NoAckedLoss") == HOLDS
+    assert result.stats.states == 14_153
+
+
+def test_a_checking_master_counts_a_slave_again_only_after_it_reconnects() -> None:
+    config = preset("strict").with_settings({"haTrustSlaveOffset": "false"})
+    state = take(
+        config,
+        FaultModel.of(["master-crash"], 1),
+        [Action("producer", "send", 0), Action("master", "crash", None), Action("master", "restart", None)],
+    )
+    assert not state.slave_linked
+    assert Action("slave", "reconnect", None) in Model(config, FaultModel.of(["master-crash"], 1)).actions(state)
+
+
+# --- Reading the slave: 5.x refuses pulls on a slave unless slaveReadEnable -----------------
+
+
+def test_5_x_strands_what_only_the_slave_holds() -> None:
+    five = explore("rocketmq5-quorum", "master-disk-loss")
+    assert status(five, "NoAckedLoss") == HOLDS  # on the slave's disk: an operator can recover it
+    assert len(counterexample(five, "NoAckedStranded")) == 6
+    assert status(explore("rocketmq5-quorum", "master-disk-loss", slaveReadEnable="true"), "NoAckedStranded") == HOLDS
+    assert status(explore("strict", "master-disk-loss"), "NoAckedStranded") == HOLDS
+
+
+# --- Statuses: 5.x never answers SLAVE_NOT_AVAILABLE ----------------------------------------
+
+
+@pytest.mark.parametrize(("version", "expected"), [("4.9.7", SLAVE_NOT_AVAILABLE), ("5.3", FLUSH_SLAVE_TIMEOUT)])
+def test_a_sync_master_without_its_slave(version: str, expected: int) -> None:
+    config = preset("strict").with_settings({"rocketmqVersion": version, "inSyncReplicas": "2"})
+    faults = FaultModel.of(["slave-crash"], 1)
+    steps = [
+        Action("slave", "crash", None),
+        Action("producer", "send", 0),
+        Action("master", "receive", 0, Attempt(1)),
+        Action("master", "flush", None),
+    ]
+    state = take(config, faults, steps)
+    if expected == FLUSH_SLAVE_TIMEOUT:
+        assert [request.replication for request in state.pending] == [WAITING]  # it waits, in vain
+        state = take(config, faults, steps + [Action("master", "slave-timeout", 0, Position(0))])
+    assert state.network == (Packet(REPLY, 0, 1, expected),)
+
+
+# --- Producer: a reply timeout is not retried ----------------------------------------------
+
+
+def test_a_send_whose_reply_timed_out_is_not_retried() -> None:
+    config = preset("rocketmq-default")
+    state = take(
+        config,
+        FaultModel.of(["net-drop"], 1),
+        [Action("producer", "send", 0), Action("net", "drop", 0, PacketRef(REQUEST, 1, 0)), Action("producer", "timeout", 0)],
+    )
+    assert state.network == () and state.producer.current == 1 and state.producer.acked == 0
+    # The duplicate that a retry after a lost reply would make is gone with it.
+    assert status(explore("rocketmq-default", "net-drop"), "NoDuplicateProcessing") == HOLDS
+
+
+# --- Offset correction: OFFSET_OVERFLOW_BADLY to minOffset up to 4.9.3 (#4215 changed it) ---
+
+
+@pytest.mark.parametrize(("version", "corrected"), [("4.9.3", 0), ("4.9.7", 1)])
+def test_offset_overflow_badly_by_version(version: str, corrected: int) -> None:
+    config = preset("rocketmq-default").with_settings({"rocketmqVersion": version})
+    state = take(
+        config,
+        FaultModel.of(["master-power-loss"], 1),
+        [
+            Action("producer", "send", 0),
+            Action("master", "receive", 0, Attempt(1)),
+            Action("producer", "receive", 0, Reply(1, SEND_OK)),
+            Action("master", "flush", None),
+            Action("consumer", "consume", 0, QueueOffset(MAIN, 0)),
+            Action("producer", "send", 1),
+            Action("master", "receive", 1, Attempt(1)),
+            Action("consumer", "consume", 1, QueueOffset(MAIN, 1)),  # m1 read from the page cache
+            Action("master", "power-loss", None),  # the queue is back to [m0]; the consumer is at 2
+            Action("master", "restart", None),
+            Action("consumer", "correct-offset", None, Queue(MAIN)),
+        ],
+    )
+    assert state.consumer.next == (corrected, 0)
+
+
+def test_the_5_x_presets_differ_from_4_x_only_where_the_release_does() -> None:
+    assert status(explore("rocketmq5-sync-master", "master-disk-loss"), "NoAckedLoss") == VIOLATED
