@@ -13,6 +13,7 @@ from noloss.spec.config import PRESETS, preset
 from noloss.spec.faults import FAULT_KINDS, FaultModel
 from noloss.spec.model import Model
 from noloss.spec.properties import lost_messages
+from tests.tiers import tiered
 
 
 def run(preset_name: str, *kinds: str, max_faults: int = 1, **settings: str) -> CheckResult:
@@ -176,7 +177,7 @@ def test_every_preset_has_pinned_counts() -> None:
     assert set(STATE_COUNTS) == set(PRESETS)
 
 
-@pytest.mark.parametrize("name", sorted(STATE_COUNTS))
+@pytest.mark.parametrize("name", tiered(sorted(STATE_COUNTS), fast={"rocketmq-default", "async-flush-sync-master", "no-status-check"}))
 def test_state_counts(name: str) -> None:
     quiet, crash = STATE_COUNTS[name]
     assert run(name).stats.states == quiet

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -37,6 +38,7 @@ QUEUE_TYPES = ("quorum", "classic")
 SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"  # Debian's /usr/sbin one switches to the rabbitmq user
 NODES = ("master",)
 BOOT_TIMEOUT_S = 120.0
+EPMD_PORT = 4369
 _NETWORK_ERRORS = (pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError, pika.exceptions.StreamLostError, ConnectionError, OSError)
 
 
@@ -46,6 +48,21 @@ def settings_of(config: Config) -> None:
         raise ConfigError("flushDiskType=ASYNC_FLUSH: RabbitMQ confirms a persistent message once it is on disk; nothing in between survives a kill")
     if config.brokerRole == SYNC_MASTER:
         raise ConfigError("brokerRole=SYNC_MASTER: the RabbitMQ target runs one node, there is no replica to wait for")
+
+
+def epmd_names() -> set[str] | None:
+    """The node names the local epmd has registered (its NAMES request), None when no epmd
+    runs. A node killed by SIGKILL stays registered until epmd notices its socket close."""
+    try:
+        with socket.create_connection(("127.0.0.1", EPMD_PORT), timeout=2) as connection:
+            connection.sendall(b"\x00\x01n")  # length 1, NAMES_REQ (110)
+            reply = b""
+            while chunk := connection.recv(4096):
+                reply += chunk
+    except OSError:
+        return None
+    # After the 4-byte port of epmd itself, one line per node: "name <name> at port <port>".
+    return {line.split()[1] for line in reply[4:].decode("latin-1").splitlines() if line.startswith("name ")}
 
 
 def _parameters(address: str) -> pika.ConnectionParameters:
@@ -189,7 +206,7 @@ class RabbitTarget(OneNodeTarget):
         (root / "rabbitmq.conf").write_text(f"listeners.tcp.1 = 127.0.0.1:{self._port}\nloopback_users = none\n")
         env = {
             "HOME": str(home),
-            "RABBITMQ_NODENAME": f"noloss-{self._port}@localhost",
+            "RABBITMQ_NODENAME": f"{self._short_name()}@localhost",
             "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
             "RABBITMQ_NODE_PORT": str(self._port),
             "RABBITMQ_DIST_PORT": str(free_port()),
@@ -206,8 +223,21 @@ class RabbitTarget(OneNodeTarget):
         finally:
             connection.close()
 
+    def _short_name(self) -> str:
+        return f"noloss-{self._port}"
+
+    def restart(self, node: str) -> None:
+        # A restart before epmd has dropped the killed node's name fails at once with
+        # "name already in use" (the script exits): wait for epmd to forget it first.
+        wait_until(lambda: self._short_name() not in (epmd_names() or set()), "epmd did not forget the killed RabbitMQ node", 30)
+        super().restart(node)
+
     def _await_up(self) -> None:
+        log = self._nodes.root / "master.log"
+
         def up() -> bool:
+            if not self._nodes.running("master"):
+                raise RuntimeError(f"rabbitmq-server exited while starting (see {log})")
             if not listening(self._port):
                 return False
             try:
@@ -216,21 +246,13 @@ class RabbitTarget(OneNodeTarget):
             except _NETWORK_ERRORS:
                 return False
 
-        wait_until(up, "rabbitmq-server did not start", BOOT_TIMEOUT_S, self._nodes.root / "master.log")
-
-
-
-
-
-
-
+        wait_until(up, "rabbitmq-server did not start", BOOT_TIMEOUT_S, log)
 
     def producer(self) -> TargetProducer:
         return RabbitProducer(self.route("producer->master", self.address("master")), self.retries)
 
     def consumer(self, group: str, handler: Handler) -> TargetConsumer:
         return RabbitConsumer(self.route("consumer->master", self.address("master")), handler)
-
 
 
 def factory(config: Config, queue_type: str = "quorum") -> Callable[[Path, bool], Target]:

@@ -38,6 +38,7 @@ def exit_code(argv: list[str]) -> int | str | None:
         return stop.code
 
 
+@pytest.mark.slow
 def test_a_short_run_prints_a_row_per_fault_kind_and_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["conform", "--target", "reference", "--preset", "sync-flush-async-master", "--faults", "slave-kill", "--duration", "3s", "--producers", "2", "--interval", "1s", "--out", str(tmp_path)]
     code = main(argv)

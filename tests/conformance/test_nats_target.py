@@ -12,11 +12,6 @@ from noloss.spec.config import ConfigError, preset
 from tests.conformance.real_broker_runs import assert_nothing_lost, require, small_run
 
 
-def test_a_jetstream_node_survives_a_kill(tmp_path: Path) -> None:
-    require("nats-server")
-    assert_nothing_lost(small_run("rocketmq-default", "kill", nats_jetstream.factory, tmp_path))
-
-
 def test_nats_2_9_cannot_claim_a_sync_flush() -> None:
     with pytest.raises(ConfigError, match="sync_interval"):
         nats_jetstream.settings_of(preset("sync-flush-async-master"))

@@ -24,11 +24,6 @@ def classic(config: Config) -> TargetFactory:
     return rabbitmq.factory(config, "classic")
 
 
-def test_a_quorum_queue_keeps_every_confirmed_message_through_a_kill(tmp_path: Path) -> None:
-    require(SERVER)
-    assert_nothing_lost(small_run("sync-flush-async-master", "kill", quorum, tmp_path))
-
-
 def test_one_rabbitmq_node_claims_neither_async_flush_nor_sync_master() -> None:
     with pytest.raises(ConfigError, match="ASYNC_FLUSH"):
         rabbitmq.settings_of(preset("rocketmq-default"))

@@ -17,6 +17,7 @@ def make(config: Any) -> Any:
     return redis_streams.factory(config)
 
 
+@pytest.mark.slow
 def test_appendfsync_always_survives_a_primary_kill(tmp_path: Path) -> None:
     require("redis-server")
     assert_nothing_lost(small_run("sync-flush-async-master", "kill", make, tmp_path))

@@ -28,6 +28,7 @@ from noloss.spec.config import preset
 from noloss.spec.faults import FaultModel
 from noloss.spec.model import Model
 from tests.mbt.machines import CONFIGS, MACHINES, class_name
+from tests.tiers import tiered
 
 SLOW = os.environ.get("NOLOSS_SLOW") == "1"
 SETTINGS = settings(
@@ -44,16 +45,12 @@ NO_SLAVE_SYNCHRONIZE = (
 )
 
 
-def _presets() -> list[object]:
-    return [pytest.param(name) for name in CONFIGS]
-
-
-@pytest.mark.parametrize("name", _presets())
+@pytest.mark.parametrize("name", tiered(CONFIGS, fast={"rocketmq-default", "strict-listener-fails"}))
 def test_broker_follows_the_spec_under_slave_consumer_and_network_faults(name: str) -> None:
     run_state_machine_as_test(MACHINES[class_name(name, master_faults=False)], settings=SETTINGS)
 
 
-@pytest.mark.parametrize("name", _presets())
+@pytest.mark.parametrize("name", tiered(CONFIGS, fast={"sync-flush-async-master", "commit-before-process"}))
 def test_broker_follows_the_spec_under_every_fault_with_offsets_synced_to_the_slave(name: str) -> None:
     run_state_machine_as_test(MACHINES[class_name(name, master_faults=True, sync=True)], settings=SETTINGS)
 
@@ -63,7 +60,7 @@ def test_broker_as_it_is_follows_the_spec_under_master_faults() -> None:
     run_state_machine_as_test(MACHINES[class_name("strict", master_faults=True, sync=False)], settings=SETTINGS)
 
 
-@pytest.mark.parametrize("name", ["strict", "commit-before-process-listener-fails"])
+@pytest.mark.parametrize("name", tiered(["strict", "commit-before-process-listener-fails"], fast={"strict"}))
 def test_broker_follows_the_unreduced_spec(name: str) -> None:
     """Without the reductions every flush, commit, persist and offset sync is a rule of its own."""
     run_state_machine_as_test(MACHINES[class_name(name, master_faults=True) + "Unreduced"], settings=SETTINGS)
