@@ -39,6 +39,7 @@ about them.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 
 from noloss.reference import messages as m
@@ -52,12 +53,13 @@ from noloss.conformance.abstraction import (
     node_state,
     read_records,
 )
-from noloss.reference.core import OFFSETS_FILE, Connected, FlushType, NodeConfig, Received, Role, parse_offsets
+from noloss.reference.core import OFFSETS_FILE, Connected, NodeConfig, Received, Role, parse_offsets
+from noloss.reference.presets import ClusterSettings
 from noloss.reference.core_master import MasterCore
 from noloss.reference.sim import SimCluster, SimNode
 from noloss.conformance.sim_consumer import BODY, SimConsumer
 from noloss.spec.actions import Action, Attempt, PacketRef, Position, Reply, arg_of, up
-from noloss.spec.config import SYNC_FLUSH, SYNC_MASTER, ONEWAY_SEND, Config
+from noloss.spec.config import ONEWAY_SEND, Config
 from noloss.spec.faults import FAULT_INDEX
 from noloss.spec.model import Model
 from noloss.spec.state import (
@@ -81,21 +83,23 @@ TraceEvent = dict[str, str | int]
 
 def node_configs(config: Config) -> tuple[NodeConfig, NodeConfig]:
     """broker.conf of master and slave for a spec configuration; no timer fires by itself."""
-    role = Role.SYNC_MASTER if config.brokerRole == SYNC_MASTER else Role.ASYNC_MASTER
-    quiet = {
-        "sync_flush_timeout_ms": NEVER_MS,
-        "slave_timeout_ms": NEVER_MS,
-        "flush_interval_ms": NEVER_MS,
-        "flush_consumer_offset_interval_ms": NEVER_MS,
-        "ha_heartbeat_ms": NEVER_MS,
-    }
-    master = NodeConfig(role, _flush(config.flushDiskType), frozenset({TOPIC}), **quiet)
-    slave = NodeConfig(Role.SLAVE, _flush(config.slaveFlushDiskType), frozenset({TOPIC}), **quiet)
-    return master, slave
+    settings = ClusterSettings.of(config)
+    master = settings.node_config(settings.master_role, settings.master_flush, frozenset({TOPIC}))
+    slave = settings.node_config(Role.SLAVE, settings.slave_flush, frozenset({TOPIC}))
+    return _quiet(master), _quiet(slave)
 
 
-def _flush(value: str) -> FlushType:
-    return FlushType.SYNC_FLUSH if value == SYNC_FLUSH else FlushType.ASYNC_FLUSH
+def _quiet(config: NodeConfig) -> NodeConfig:
+    """`config` with every timer beyond reach: the driver decides when each one fires."""
+    return dataclasses.replace(
+        config,
+        sync_flush_timeout_ms=NEVER_MS,
+        slave_timeout_ms=NEVER_MS,
+        flush_interval_ms=NEVER_MS,
+        flush_consumer_offset_interval_ms=NEVER_MS,
+        ha_heartbeat_ms=NEVER_MS,
+        slave_synchronize_interval_ms=NEVER_MS,
+    )
 
 
 def request_id(msg: int, attempt: int) -> int:
@@ -191,9 +195,10 @@ class World:
             self.network.append(Packet(REPLY, msg, attempt, STATUS_CODES[reply.status]))
 
     def source(self) -> tuple[str, SimNode] | None:
-        """The node the consumer reads: the master, else the slave while the master is down."""
+        """The node the consumer reads: the master, else the slave while the master is down
+        (if the slave answers pulls: 4.x, or 5.x with slaveReadEnable)."""
         for name in ("master", "slave"):
-            if self.status[name] == UP:
+            if self.status[name] == UP and self.node(name).config.serves_pulls:
                 return name, self.node(name)
         return None
 

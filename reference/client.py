@@ -463,9 +463,16 @@ class AsyncConsumer:
             raise UnexpectedReply(f"{address} answered a PullRequest with a {type(pulled).__name__}")
         if pulled.status == m.PullStatus.FOUND:
             await self._process(topic, pulled.messages, pulled.next_offset)
+        elif pulled.status == m.PullStatus.OFFSET_OVERFLOW:
+            # OFFSET_ILLEGAL in RocketMQ's client: go on from where the broker says (the
+            # queue's end, or its start up to 4.9.3; a slave leaves the offset as it is).
+            if pulled.next_offset != self.committed[topic]:
+                logger.warning("offset %d of %s is past the end on %s: moving to %d", self.committed[topic], topic, address, pulled.next_offset)
+                self.committed[topic] = pulled.next_offset
+            else:
+                await asyncio.sleep(0.2)
         elif pulled.status != m.PullStatus.NO_NEW_MSG:
-            if pulled.status != m.PullStatus.OFFSET_OVERFLOW:
-                logger.warning("pull of %s from %s: %s %s", topic, address, pulled.status, pulled.detail)
+            logger.warning("pull of %s from %s: %s %s", topic, address, pulled.status, pulled.detail)
             await asyncio.sleep(0.2)
 
     async def _process(self, topic: str, batch: Sequence[Message], next_offset: int) -> None:

@@ -20,6 +20,7 @@ from enum import StrEnum
 from noloss.reference import log
 from noloss.reference import messages as m
 from noloss.reference.index import ConsumeQueues
+from noloss.spec.versions import RELEASES, Release, canonical_version
 
 OFFSETS_FILE = "consumerOffset.json"
 MAX_PULL_COUNT = 1024
@@ -62,6 +63,49 @@ class NodeConfig:
     """How far the master pushes ahead of what the slave has reported."""
     ha_heartbeat_ms: int = 1000
     max_body_bytes: int = 4 * 1024 * 1024
+    rocketmq_version: str = "4.9.7"
+    """The release whose behaviour the node follows where releases differ (spec/versions.py)."""
+    in_sync_replicas: int = 1
+    """inSyncReplicas (5.x): a SYNC_MASTER waits for a slave only when this is 2 or more."""
+    read_uncommitted: bool = False
+    """readUnCommitted (5.3+): under SYNC_FLUSH consumers see unflushed records too."""
+    slave_read_enable: bool = False
+    """slaveReadEnable (5.x): a slave answers pulls (a 4.x slave always does)."""
+    ha_trust_slave_offset: bool = False
+    """true: the master counts a slave by the offset it reports, unchecked, as RocketMQ does;
+    false (the default): it first checks the slave's last record against its own log."""
+    slave_synchronize_interval_ms: int = 10_000
+    """How often a slave copies the master's consumer offsets (RocketMQ's SlaveSynchronize)."""
+
+    def __post_init__(self) -> None:
+        # `4` and `5` name the newest release of each line, as in the spec's rocketmqVersion.
+        object.__setattr__(self, "rocketmq_version", canonical_version(self.rocketmq_version))
+        if self.rocketmq_version not in RELEASES:
+            raise ValueError(f"rocketmq_version: unknown release {self.rocketmq_version!r}: allowed {', '.join(RELEASES)}")
+        if self.in_sync_replicas < 1:
+            raise ValueError(f"in_sync_replicas: {self.in_sync_replicas} is below 1")
+
+    @property
+    def release(self) -> Release:
+        return RELEASES[self.rocketmq_version]
+
+    @property
+    def waits_for_slave(self) -> bool:
+        """A send's reply waits for a slave's report (4.x SYNC_MASTER; 5.x with inSyncReplicas >= 2)."""
+        if self.role is not Role.SYNC_MASTER:
+            return False
+        return not self.release.quorum_to_wait or self.in_sync_replicas >= 2
+
+    @property
+    def dispatch_to_flushed(self) -> bool:
+        """Consumers see only flushed records (5.3+ under SYNC_FLUSH unless readUnCommitted):
+        ReputMessageService stops at the confirm offset."""
+        return self.release.dispatch_to_confirm and not self.read_uncommitted and self.flush is FlushType.SYNC_FLUSH
+
+    @property
+    def serves_pulls(self) -> bool:
+        """A master always answers pulls; a slave does in 4.x, in 5.x only with slaveReadEnable."""
+        return self.role is not Role.SLAVE or self.release.slave_serves_pulls or self.slave_read_enable
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +209,8 @@ class NodeCore:
             self._on_message(event.conn, event.message)
         elif isinstance(event, Flushed):
             self.flushed_end = max(self.flushed_end, event.offset)
+            if self.config.dispatch_to_flushed:
+                self._serve_held_pulls()
             self._on_flushed()
         elif isinstance(event, Connected):
             self._on_connected(event)
@@ -246,15 +292,27 @@ class NodeCore:
         """Topics are configured; retry and DLQ topics exist for every group."""
         return topic in self.config.topics or m.is_system_topic(topic)
 
+    @property
+    def dispatch_end(self) -> int:
+        """Where ReputMessageService has got to: the records consumers can see end by here.
+        The readable end, or in 5.3+ under SYNC_FLUSH (unless readUnCommitted) the flushed one."""
+        if self.config.dispatch_to_flushed:
+            return min(self.readable_end, self.flushed_end)
+        return self.readable_end
+
     def _on_pull(self, conn: int, request: m.PullRequest) -> None:
-        if not self.known_topic(request.topic):
+        if not self.config.serves_pulls:
+            detail = "this slave serves no pulls (slaveReadEnable=false): pull from the master"
+            self._send(conn, _pull_reply(request, m.ErrorCode.SERVICE_NOT_AVAILABLE, request.queue_offset, detail))
+        elif not self.known_topic(request.topic):
             self._send(conn, _pull_reply(request, m.ErrorCode.TOPIC_NOT_EXIST, request.queue_offset, f"topic {request.topic!r} does not exist"))
         elif request.queue_offset < 0 or request.max_count <= 0:
             self._send(conn, _pull_reply(request, m.ErrorCode.BAD_REQUEST, request.queue_offset, "negative offset or count"))
-        elif request.queue_offset > self.queues.count(request.topic):
-            # Past the end (a slave behind the master the consumer read before): the
-            # consumer keeps its offset and asks again rather than skipping or rewinding.
-            self._send(conn, _pull_reply(request, m.PullStatus.OFFSET_OVERFLOW, self.queues.count(request.topic), ""))
+        elif request.queue_offset > self.queues.count_by(request.topic, self.dispatch_end):
+            # Past the end (the consumer read records this node has since lost, or a slave
+            # behind the master it read before): OFFSET_OVERFLOW_BADLY, with where to go on.
+            next_offset = self._corrected_offset(request.topic, request.queue_offset)
+            self._send(conn, _pull_reply(request, m.PullStatus.OFFSET_OVERFLOW, next_offset, ""))
         elif self._answer_pull(conn, request):
             pass
         elif request.suspend_ms > 0:
@@ -262,9 +320,19 @@ class NodeCore:
         else:
             self._send(conn, _pull_reply(request, m.PullStatus.NO_NEW_MSG, request.queue_offset, ""))
 
+    def _corrected_offset(self, topic: str, offset: int) -> int:
+        """Where a consumer past the queue's end goes on (DefaultMessageStore.getMessage): the
+        queue's end, or up to 4.9.3 its start. A slave leaves the offset as it is
+        (offsetCheckInSlave=false: PULL_RETRY_IMMEDIATELY)."""
+        if self.config.role is Role.SLAVE:
+            return offset
+        if self.config.release.overflow_to_min:
+            return 0
+        return self.queues.count_by(topic, self.dispatch_end)
+
     def _answer_pull(self, conn: int, request: m.PullRequest) -> bool:
         """Send what the queue holds from the requested offset; False if nothing yet."""
-        entries = self.queues.entries(request.topic, request.queue_offset, min(request.max_count, MAX_PULL_COUNT), self.readable_end)
+        entries = self.queues.entries(request.topic, request.queue_offset, min(request.max_count, MAX_PULL_COUNT), self.dispatch_end)
         if not entries:
             return False
         found: list[m.Message] = []

@@ -7,9 +7,10 @@ waits run in parallel, as in RocketMQ 4.9's CommitLog.asyncPutMessage:
 * flush — SYNC_FLUSH waits for a `Flushed` event covering the record (group commit:
   the shell runs one fsync for everything appended so far, so every waiting send
   shares it), or answers FLUSH_DISK_TIMEOUT after `sync_flush_timeout_ms`;
-* replication — SYNC_MASTER waits for a slave's HaReport covering the record, or
-  answers FLUSH_SLAVE_TIMEOUT after `slave_timeout_ms`; with no slave in sync it answers
-  SLAVE_NOT_AVAILABLE at once (4.x).
+* replication — SYNC_MASTER (in 5.x only with inSyncReplicas >= 2) waits for a slave's
+  HaReport covering the record (already covered if the slave's last report is past it),
+  or answers FLUSH_SLAVE_TIMEOUT after `slave_timeout_ms`; with no slave in sync 4.x
+  answers SLAVE_NOT_AVAILABLE at once, 5.x waits all the same.
 
 The reply goes out when both are settled; a replication failure status overrides a flush
 failure status. Whatever the status, the master has stored the message.
@@ -84,8 +85,11 @@ class MasterCore(NodeCore):
         if request.oneway:
             return
         replica_status: str | None = m.SendStatus.SEND_OK
-        if self.config.role is Role.SYNC_MASTER:
-            replica_status = None if self.slave_in_sync() else m.SendStatus.SLAVE_NOT_AVAILABLE
+        if self.config.waits_for_slave:
+            # 4.x isSlaveOK: no slave in sync means SLAVE_NOT_AVAILABLE at once; 5.x never
+            # asks: it waits, and answers FLUSH_SLAVE_TIMEOUT if no slave reports in time.
+            gives_up = self.config.release.slave_not_available and not self.slave_in_sync()
+            replica_status = m.SendStatus.SLAVE_NOT_AVAILABLE if gives_up else None
         self._waiters.append(
             _Waiter(
                 conn,

@@ -9,6 +9,8 @@ rebuilt by scanning the log.
 
 from __future__ import annotations
 
+import bisect
+
 
 class ConsumeQueues:
     """topic -> list of (commit_offset, record length); the list index is the queue offset."""
@@ -34,6 +36,11 @@ class ConsumeQueues:
     def count(self, topic: str) -> int:
         """How many messages `topic` holds: the next queue offset."""
         return len(self._queues.get(topic, ()))
+
+    def count_by(self, topic: str, log_end: int) -> int:
+        """How many messages of `topic` have records ending by `log_end` (a queue's entries
+        are in log order)."""
+        return bisect.bisect_right(self._queues.get(topic, []), log_end, key=lambda entry: entry[0] + entry[1])
 
     def entries(self, topic: str, start: int, limit: int, log_end: int) -> list[tuple[int, int]]:
         """Up to `limit` entries from queue offset `start` whose records end by `log_end`."""

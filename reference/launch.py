@@ -104,6 +104,7 @@ def start_cluster(
     settings: ClusterSettings, data_dir: str, master_port: int = 0, slave_port: int = 0, host: str = "127.0.0.1", extra: tuple[str, ...] = (), stderr: IO[bytes] | int | None = None
 ) -> tuple[BrokerProcess, BrokerProcess]:
     """A master, then a slave replicating from it, each in data_dir/master and data_dir/slave."""
+    extra = settings.options() + extra
     master = start_broker(broker_argv(settings.master_role, settings.master_flush, os.path.join(data_dir, "master"), master_port, None, host, extra), stderr)
     try:
         slave_argv = broker_argv(Role.SLAVE, settings.slave_flush, os.path.join(data_dir, "slave"), slave_port, master.address, host, extra)

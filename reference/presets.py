@@ -1,15 +1,16 @@
 """Named cluster settings, in RocketMQ's terms: the presets `noloss cluster` accepts.
 
-They are the spec's presets (spec/config.py), read for their broker half: the master's
-brokerRole and flushDiskType and the slave's flushDiskType. Presets of RocketMQ 5.x are left
-out: the reference broker implements 4.x SYNC_MASTER only (no inSyncReplicas).
+They are the spec's presets (spec/config.py), every one of them, read for their broker
+half: the master's brokerRole and flushDiskType, the slave's flushDiskType, and the knobs
+that select a release's behaviour (rocketmqVersion, inSyncReplicas, readUnCommitted,
+slaveReadEnable, haTrustSlaveOffset).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from noloss.reference.core import FlushType, Role
+from noloss.reference.core import FlushType, NodeConfig, Role
 from noloss.spec.config import PRESETS as SPEC_PRESETS
 from noloss.spec.config import Config
 
@@ -21,12 +22,47 @@ class ClusterSettings:
     master_role: Role
     master_flush: FlushType
     slave_flush: FlushType
+    rocketmq_version: str = "4.9.7"
+    in_sync_replicas: int = 1
+    read_uncommitted: bool = False
+    slave_read_enable: bool = False
+    ha_trust_slave_offset: bool = False
 
     @staticmethod
     def of(config: Config) -> ClusterSettings:
-        return ClusterSettings(Role(config.brokerRole), FlushType(config.flushDiskType), FlushType(config.slaveFlushDiskType))
+        return ClusterSettings(
+            Role(config.brokerRole),
+            FlushType(config.flushDiskType),
+            FlushType(config.slaveFlushDiskType),
+            config.rocketmqVersion,
+            config.inSyncReplicas,
+            config.readUnCommitted,
+            config.slaveReadEnable,
+            config.haTrustSlaveOffset,
+        )
+
+    def options(self) -> tuple[str, ...]:
+        """The `noloss broker` options both nodes take (role and flush type aside)."""
+        flags = ("--rocketmq-version", self.rocketmq_version, "--in-sync-replicas", str(self.in_sync_replicas))
+        switches = {
+            "--read-uncommitted": self.read_uncommitted,
+            "--slave-read-enable": self.slave_read_enable,
+            "--ha-trust-slave-offset": self.ha_trust_slave_offset,
+        }
+        return flags + tuple(flag for flag, on in switches.items() if on)
+
+    def node_config(self, role: Role, flush: FlushType, topics: frozenset[str] = frozenset({"TopicTest"})) -> NodeConfig:
+        """One node's NodeConfig with these settings."""
+        return NodeConfig(
+            role,
+            flush,
+            topics,
+            rocketmq_version=self.rocketmq_version,
+            in_sync_replicas=self.in_sync_replicas,
+            read_uncommitted=self.read_uncommitted,
+            slave_read_enable=self.slave_read_enable,
+            ha_trust_slave_offset=self.ha_trust_slave_offset,
+        )
 
 
-PRESETS: dict[str, ClusterSettings] = {
-    name: ClusterSettings.of(config) for name, config in SPEC_PRESETS.items() if config.release.line == 4
-}
+PRESETS: dict[str, ClusterSettings] = {name: ClusterSettings.of(config) for name, config in SPEC_PRESETS.items()}

@@ -43,9 +43,7 @@ REPLICATING = "replicating from master"  # the slave's log line once it is conne
 
 
 def settings_of(config: Config) -> ClusterSettings:
-    """The broker settings `config` claims; ConfigError for what the reference broker lacks."""
-    if config.brokerRole == "SYNC_MASTER" and config.release.line != 4:
-        raise ConfigError("the reference broker implements 4.x SYNC_MASTER only (rocketmqVersion=5 is not available yet)")
+    """The broker settings `config` claims (the broker implements every release's)."""
     return ClusterSettings.of(config)
 
 
@@ -154,9 +152,10 @@ class ReferenceTarget(Target):
             if self._power_loss_reason is not None:
                 raise FaultUnavailable(f"power loss unavailable: {self._power_loss_reason}")
         settings = self.settings
-        self._launch("master", broker_argv(settings.master_role, settings.master_flush, str(self.data_dir("master"))))
+        options = settings.options()
+        self._launch("master", broker_argv(settings.master_role, settings.master_flush, str(self.data_dir("master")), extra=options))
         upstream = route("slave->master", self._address["master"])
-        self._launch("slave", broker_argv(Role.SLAVE, settings.slave_flush, str(self.data_dir("slave")), master=upstream))
+        self._launch("slave", broker_argv(Role.SLAVE, settings.slave_flush, str(self.data_dir("slave")), master=upstream, extra=options))
         self._await_replication()
 
     def _await_replication(self, timeout_s: float = 15.0) -> None:

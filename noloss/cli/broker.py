@@ -35,6 +35,13 @@ def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
     broker.add_argument("--event-loop", default="auto", choices=["auto", "uvloop", "asyncio"], help="auto: uvloop when installed")
     broker.add_argument("--parent-pipe", type=int, help="stop when this inherited pipe's other end closes (set by `noloss cluster`)")
     broker.add_argument("--checkpoint-interval-ms", type=int, default=1000, help="how often, at most, the durable checkpoint moves on")
+    broker.add_argument("--rocketmq-version", default="4.9.7", help="the release whose behaviour to follow where releases differ (4.9.3 ... 5.3; 4 and 5: the newest of each)")
+    broker.add_argument("--in-sync-replicas", type=int, default=1, help="inSyncReplicas (5.x): SYNC_MASTER waits for the slave only when 2")
+    broker.add_argument("--read-uncommitted", action="store_true", help="readUnCommitted (5.3+): consumers see unflushed records under SYNC_FLUSH")
+    broker.add_argument("--slave-read-enable", action="store_true", help="slaveReadEnable (5.x): a slave answers pulls")
+    broker.add_argument(
+        "--ha-trust-slave-offset", action="store_true", help="count a slave by the offset it reports, unchecked, as RocketMQ does (default: check its last record first)"
+    )
     _add_topics(broker)
     broker.set_defaults(run=_run_broker)
 
@@ -102,7 +109,20 @@ def _run_broker(args: argparse.Namespace) -> int:
     if (role is Role.SLAVE) != (args.master is not None):
         raise UsageError("--master HOST:PORT is required with --role SLAVE and only then")
     master = _address(args.master, "--master") if args.master else None
-    config = NodeConfig(role, FlushType(args.flush), topics=_topics(args))
+    try:
+        config = NodeConfig(
+            role,
+            FlushType(args.flush),
+            topics=_topics(args),
+            rocketmq_version=args.rocketmq_version,
+            in_sync_replicas=args.in_sync_replicas,
+            read_uncommitted=args.read_uncommitted,
+            slave_read_enable=args.slave_read_enable,
+            ha_trust_slave_offset=args.ha_trust_slave_offset,
+        )
+    except ValueError as error:  # "field: reason", the field as NodeConfig names it
+        field, reason = str(error).split(": ", 1)
+        raise UsageError(f"--{field.replace('_', '-')}: {reason}") from None
     writable_dir("--data-dir", args.data_dir)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format=f"%(asctime)s {role.lower()} %(levelname)s %(message)s")
     try:

@@ -16,7 +16,7 @@ from noloss.cli import main
         (["--faults", "kill,meteor"], "--faults: unknown fault 'meteor'"),
         (["--duration", "soon"], "not a duration: 'soon'"),
         (["--producers", "0"], "not a positive integer: '0'"),
-        (["--set", "rocketmqVersion=5"], "rocketmqVersion=5 is not available yet"),
+        (["--set", "inSyncReplicas=3"], "bad value 3 for inSyncReplicas"),
         (["--set", "sendMode=oneway"], "sendMode=oneway: the conformance workload"),
         (["--set", "flushDiskType=SOMETIMES"], "bad value 'SOMETIMES' for flushDiskType"),
         (["--messages", "3"], "--messages: conform checks each message on its own"),

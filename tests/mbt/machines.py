@@ -132,9 +132,7 @@ RULES: dict[str, Any] = {f"{actor}_{verb}".replace("-", "_"): _rule(actor, verb)
 
 FAILING = {"consumerMayFail": "true", "maxReconsumeTimes": "1", "redeliveries": "2"}
 """The listener may fail: retry topic, DLQ and send-back are exercised (no preset does)."""
-# The presets whose release the reference broker implements (4.x: no inSyncReplicas, consumers
-# see unflushed entries, a slave serves pulls, SLAVE_NOT_AVAILABLE), with its HA as RocketMQ's:
-# offsets are trusted (haTrustSlaveOffset=true, every preset's value).
+# Every preset, with the broker following the preset's release and HA handshake.
 CONFIGS: dict[str, Config] = {
     **{name: PRESETS[name] for name in CLUSTER_PRESETS},
     "rocketmq-default-listener-fails": PRESETS["rocketmq-default"].with_settings(FAILING),
