@@ -12,8 +12,8 @@ broker took along with it (a restart's recovery fsyncs the log: `flush`). The ta
                                    of a crashed node: the kernel writes its page cache back
     master flush-/slave-timeout    the clock of that one waiter runs out, then a tick
     slave replicate                deliver replication frames both ways until quiet
-    slave sync-offsets             the master's committed offsets to the slave, persisted
-                                   (only with `sync_slave_offsets`: the broker has none)
+    slave sync-offsets             the slave's SlaveSynchronize: it asks the master for its
+                                   consumer offsets, copies them (putAll) and persists them
     persist-offsets, restart       the core writes consumerOffset.json / the node restarts
     consumer consume, …            pulls, offset queries and commits, send-backs to the
                                    node the consumer reads (the master, else the slave)
@@ -27,10 +27,8 @@ status a send gets, what a pull returns, which offsets are committed — comes f
 cores, and `abstraction.abstract` turns it back into a spec state for comparison.
 
 Timeouts are set beyond reach so that time never passes by itself; the driver expires
-one waiter at a time, as the spec's timeouts are per held send. The reference broker has
-no SlaveSynchronize; `sync_slave_offsets` plays it for the spec's `slave sync-offsets`
-(copy the master's committed offsets to the slave and persist them) so that runs where
-the consumer reads the slave can be compared at all.
+one waiter at a time, as the spec's timeouts are per held send; the slave's
+SlaveSynchronize runs when the spec takes `slave sync-offsets`.
 
 The spec's reductions (spec/reductions.py) are silent steps it takes at once: `Lockstep`
 takes each of them on the broker too, as the ordinary action it is, so nothing here knows
@@ -56,6 +54,7 @@ from noloss.conformance.abstraction import (
 from noloss.reference.core import OFFSETS_FILE, Connected, NodeConfig, Received, Role, parse_offsets
 from noloss.reference.presets import ClusterSettings
 from noloss.reference.core_master import MasterCore
+from noloss.reference.core_slave import SlaveCore
 from noloss.reference.sim import SimCluster, SimNode
 from noloss.conformance.sim_consumer import BODY, SimConsumer
 from noloss.spec.actions import Action, Attempt, PacketRef, Position, Reply, arg_of, up
@@ -110,10 +109,9 @@ def request_id(msg: int, attempt: int) -> int:
 class World:
     """A simulated master/slave pair with a producer, a consumer and the wire between."""
 
-    def __init__(self, model: Model, sync_slave_offsets: bool = False, trace: list[TraceEvent] | None = None) -> None:
+    def __init__(self, model: Model, trace: list[TraceEvent] | None = None) -> None:
         self.model = model
         self.cluster = SimCluster(*node_configs(model.config))
-        self.sync_slave_offsets = sync_slave_offsets
         self.trace = trace
         initial = model.init_states()[0]
         self.producer = initial.producer
@@ -224,8 +222,11 @@ class World:
         elif verb == "replicate":
             self.cluster.pump()
         elif verb == "sync-offsets":
-            if self.sync_slave_offsets:
-                self._sync_slave_offsets()
+            core = self.cluster.slave.core
+            assert isinstance(core, SlaveCore)
+            core.synchronize()
+            self.cluster.slave.drain()
+            self.cluster.pump(only=(m.ConsumerOffsetsRequest, m.ConsumerOffsetsReply))
         elif verb == "persist-offsets":
             node.core.persist_offsets()
             node.drain()
@@ -240,15 +241,6 @@ class World:
         else:
             raise AssertionError(f"no broker step for {action}")
         return []
-
-    def _sync_slave_offsets(self) -> None:
-        """SlaveSynchronize, which the reference broker lacks: the slave takes the master's
-        committed offsets and persists them."""
-        master, slave = self.cluster.master, self.cluster.slave
-        for queue, topic in enumerate(QUEUE_TOPICS):
-            self.consumer.commit_at(slave, queue, master.core.offsets.get((GROUP, topic), 0))
-        slave.core.persist_offsets()
-        slave.drain()
 
     def _expire(self, position: int, flush: bool) -> None:
         """The clock of the held send at log `position` runs out (one tick past its deadline)."""
@@ -278,11 +270,7 @@ class World:
         cluster.master.step(Connected(cluster.MASTER_SIDE))
         cluster.slave.step(Connected(cluster.SLAVE_SIDE, to_master=True))
         cluster.linked = True
-        for report in cluster.slave.take(cluster.SLAVE_SIDE):
-            cluster.master.step(Received(cluster.MASTER_SIDE, report))
-        if cluster.MASTER_SIDE in cluster.master.closed:
-            cluster.close_reason = cluster.master.closed.pop(cluster.MASTER_SIDE)
-            cluster.unlink()
+        cluster.pump(only=(m.HaHello, m.HaTruncate))
 
     # -- faults ----------------------------------------------------------------------
 
@@ -325,36 +313,17 @@ class World:
             self.trace.append(event)
 
 
-SLAVE_AHEAD = (
-    "disagreement: a slave holding more than its master (entries the master lost) is counted by the spec "
-    "at once, as RocketMQ counts it (its first offset report after connecting is taken unchecked: "
-    "haTrustSlaveOffset=true), while the reference broker keeps it disconnected until the master's log "
-    "is as long again"
-)
-"""Why the lockstep does not let the master store a send under SYNC_MASTER while the slave is ahead of
-it (tests/mbt/test_differences.py pins the run where the sides differ)."""
-
-
-def known_difference(model: Model, state: State, action: Action) -> str | None:
-    """The reason `action` is left out of the lockstep, if it falls in a known difference."""
-    if (action.actor, action.verb) != ("master", "receive") or not model.config.waits_for_slave:
-        return None
-    if up(state.slave) and len(state.slave.log) > len(state.master.log):
-        return SLAVE_AHEAD
-    return None
-
-
 class Lockstep:
     """The spec and the world side by side: one spec action at a time, on both."""
 
-    def __init__(self, model: Model, sync_slave_offsets: bool = False, trace: list[TraceEvent] | None = None) -> None:
+    def __init__(self, model: Model, trace: list[TraceEvent] | None = None) -> None:
         self.model = model
         self.state = model.init_states()[0]
-        self.world = World(model, sync_slave_offsets, trace)
+        self.world = World(model, trace)
 
     def actions(self) -> list[Action]:
-        """The spec's enabled actions that the broker can follow (bar known differences)."""
-        return [a for a in self.model.actions(self.state) if known_difference(self.model, self.state, a) is None]
+        """The spec's enabled actions: the broker follows every one."""
+        return self.model.actions(self.state)
 
     def step(self, action: Action) -> list[Action]:
         """Take `action` (enabled in the spec) on both, and every silent step the spec takes

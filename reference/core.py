@@ -145,6 +145,9 @@ Event = Connected | Disconnected | Received | Flushed
 class Ready:
     """A batch of work for the shell. Do it in this order:
 
+    0. if `truncate` is set, cut the commit log to that many bytes and forget the
+       checkpoint (a slave whose log diverged from its master's); fsyncs already running
+       report nothing afterwards;
     1. append `appends` to the commit log (into the page cache);
     2. write each `meta` file atomically and durably (a real shell queues the write on
        its fsync thread, behind the fsyncs already requested: no reply waits on it);
@@ -159,6 +162,7 @@ class Ready:
     offset is only sent once step 1 has put those bytes in its page cache.
     """
 
+    truncate: int | None = None
     appends: list[bytes] = field(default_factory=list)
     meta: dict[str, bytes] = field(default_factory=dict)
     flush: bool = False
@@ -167,7 +171,7 @@ class Ready:
 
     def empty(self) -> bool:
         """Nothing to do."""
-        return not (self.appends or self.meta or self.flush or self.frames or self.closes)
+        return self.truncate is None and not (self.appends or self.meta or self.flush or self.frames or self.closes)
 
 
 @dataclass(slots=True)
@@ -234,7 +238,7 @@ class NodeCore:
 
     def persist_offsets(self) -> None:
         """Write consumer offsets now (on the interval, and on shutdown)."""
-        self._out.meta[OFFSETS_FILE] = _dump_offsets(self.offsets)
+        self._out.meta[OFFSETS_FILE] = dump_offsets(self.offsets)
         self._offsets_dirty = False
         self._last_offsets_ms = self.now_ms
 
@@ -369,6 +373,14 @@ class NodeCore:
         self._out.flush = True
         self._last_flush_ms = self.now_ms
 
+    def _truncate_log(self, offset: int) -> None:
+        """Cut the log back to `offset` (a record boundary): the records from there on go."""
+        self._out.truncate = offset
+        self._out.appends.clear()
+        self.queues.truncate(offset)
+        self.log_end = self.readable_end = self._handed_end = offset
+        self.flushed_end = min(self.flushed_end, offset)
+
     def _append_bytes(self, data: bytes) -> None:
         self._out.appends.append(data)
         self.log_end += len(data)
@@ -385,5 +397,5 @@ def parse_offsets(data: bytes | None) -> dict[tuple[str, str], int]:
     return {(group, topic): int(offset) for group, topic, offset in json.loads(data)}
 
 
-def _dump_offsets(offsets: dict[tuple[str, str], int]) -> bytes:
+def dump_offsets(offsets: dict[tuple[str, str], int]) -> bytes:
     return json.dumps(sorted([group, topic, offset] for (group, topic), offset in offsets.items())).encode()

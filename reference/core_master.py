@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from noloss.reference import log
 from noloss.reference import messages as m
-from noloss.reference.core import FlushType, NodeConfig, NodeCore, Role
+from noloss.reference.core import FlushType, NodeConfig, NodeCore, Role, dump_offsets
 
 
 @dataclass(slots=True)
@@ -67,8 +67,13 @@ class MasterCore(NodeCore):
             self._on_send(conn, message)
         elif isinstance(message, m.SendBackRequest):
             self._on_send_back(conn, message)
+        elif isinstance(message, m.HaHello):
+            self._on_hello(conn, message)
         elif isinstance(message, m.HaReport):
-            self._on_report(conn, message)
+            if conn in self.slaves or self.config.ha_trust_slave_offset:
+                self._on_report(conn, message)
+        elif isinstance(message, m.ConsumerOffsetsRequest):
+            self._send(conn, m.ConsumerOffsetsReply(message.request_id, dump_offsets(self.offsets)))
         else:
             super()._on_role_message(conn, message)
 
@@ -172,8 +177,28 @@ class MasterCore(NodeCore):
         """4.x HAService.isSlaveOK: a slave is connected and not too far behind."""
         return any(self.log_end - link.stored < self.config.ha_max_gap_not_in_sync for link in self.slaves.values())
 
+    def _on_hello(self, conn: int, hello: m.HaHello) -> None:
+        """A slave (re)connects. Trusting (haTrustSlaveOffset, as RocketMQ): its offset counts
+        as it is. Checked (the default): it counts only if its last record is the one this
+        master holds at that offset; otherwise it is told to drop that record and try again,
+        until its log is a prefix of this one."""
+        if self.config.ha_trust_slave_offset or self._holds_last_record(hello):
+            self._on_report(conn, m.HaReport(hello.stored_offset, hello.flushed_offset))
+        else:
+            self._send(conn, m.HaTruncate(hello.last_record_offset))
+
+    def _holds_last_record(self, hello: m.HaHello) -> bool:
+        """This log has, at the slave's last record's offset, a record of the same length and CRC."""
+        if hello.stored_offset == 0:
+            return True
+        if hello.stored_offset > self.readable_end:
+            return False
+        total, magic, crc = log.record_header(self.reader, hello.last_record_offset)
+        ends_there = hello.last_record_offset + total == hello.stored_offset
+        return magic == log.RECORD_MAGIC and ends_there and crc == hello.last_record_crc
+
     def _on_report(self, conn: int, report: m.HaReport) -> None:
-        if report.stored_offset > self.log_end:
+        if report.stored_offset > self.log_end and not self.config.ha_trust_slave_offset:
             # The slave holds bytes this master does not (the master lost its tail):
             # the logs have diverged and pushing would corrupt the slave's log.
             self._close(conn, f"slave is ahead of the master (slave {report.stored_offset} > master {self.log_end}); resync the slave by hand")

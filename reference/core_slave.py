@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from noloss.reference import log
 from noloss.reference import messages as m
-from noloss.reference.core import Connected, FlushType, NodeConfig, NodeCore, Role
+from noloss.reference.core import Connected, FlushType, NodeConfig, NodeCore, Role, parse_offsets
 
 
 class SlaveCore(NodeCore):
@@ -24,11 +24,31 @@ class SlaveCore(NodeCore):
         super().__init__(config, reader, recovery, offsets)
         self.master: int | None = None
         self._last_report_ms = 0
+        self._last_sync_ms = 0
+        self._sync_requests = 0
 
     def _on_connected(self, event: Connected) -> None:
         if event.to_master:
             self.master = event.conn
-            self._report()
+            self._hello()
+
+    def _hello(self) -> None:
+        """Say where the log ends and what its last record is (the master may check it)."""
+        assert self.master is not None
+        last = self.queues.last()
+        offset, crc = 0, 0
+        if last is not None:
+            offset = last[0]
+            crc = log.record_header(self.reader, offset)[2]
+        self._send(self.master, m.HaHello(self.log_end, self.flushed_end, offset, crc))
+        self._last_report_ms = self.now_ms
+
+    def synchronize(self) -> None:
+        """SlaveSynchronize: ask the master for its consumer offsets (the reply is copied)."""
+        if self.master is not None:
+            self._sync_requests += 1
+            self._send(self.master, m.ConsumerOffsetsRequest(self._sync_requests))
+            self._last_sync_ms = self.now_ms
 
     def _on_disconnected(self, conn: int) -> None:
         if conn == self.master:
@@ -37,6 +57,13 @@ class SlaveCore(NodeCore):
     def _on_role_message(self, conn: int, message: m.Wire) -> None:
         if isinstance(message, m.HaData) and conn == self.master:
             self._on_data(conn, message)
+        elif isinstance(message, m.HaTruncate) and conn == self.master:
+            self._on_truncate(message.offset)
+        elif isinstance(message, m.ConsumerOffsetsReply) and conn == self.master:
+            # putAll, as RocketMQ's SlaveSynchronize.syncConsumerOffset: the master's offsets
+            # replace the slave's where it has one; the slave's others stay. Then persist.
+            self.offsets.update(parse_offsets(message.offsets))
+            self.persist_offsets()
         elif isinstance(message, m.SendRequest | m.SendBackRequest):
             if not (isinstance(message, m.SendRequest) and message.oneway):
                 detail = "this node is a slave: send to the master"
@@ -63,12 +90,25 @@ class SlaveCore(NodeCore):
         if self.config.flush is FlushType.SYNC_FLUSH:
             self._request_flush()
 
+    def _on_truncate(self, offset: int) -> None:
+        """The master holds another record (or none) where this log's last one starts: the
+        logs diverged there (the master lost a tail this slave kept). Drop it, say hello again."""
+        last = self.queues.last()
+        if last is None or offset != last[0]:
+            assert self.master is not None
+            self._close(self.master, f"the master asks to cut the log at {offset}, which is not where its last record starts")
+            return
+        self._truncate_log(offset)
+        self._hello()
+
     def _on_flushed(self) -> None:
         self._report()
 
     def _on_tick(self) -> None:
         if self.now_ms - self._last_report_ms >= self.config.ha_heartbeat_ms:
             self._report()
+        if self.now_ms - self._last_sync_ms >= self.config.slave_synchronize_interval_ms:
+            self.synchronize()
 
     def _report(self) -> None:
         if self.master is not None:

@@ -33,7 +33,7 @@ import crc32c
 
 from noloss.reference import messages as m
 
-WIRE_VERSION = 1
+WIRE_VERSION = 2
 HEADER = struct.Struct(">IBBI")
 """length, version, kind, crc: the fixed part of every frame."""
 LENGTH = struct.Struct(">I")
@@ -53,6 +53,10 @@ KINDS: dict[int, type[m.Wire]] = {
     8: m.OffsetReply,
     9: m.HaReport,
     10: m.HaData,
+    11: m.HaHello,
+    12: m.HaTruncate,
+    13: m.ConsumerOffsetsRequest,
+    14: m.ConsumerOffsetsReply,
 }
 _KIND_OF: dict[type[Any], int] = {cls: kind for kind, cls in KINDS.items()}
 
@@ -195,6 +199,10 @@ LAYOUT: dict[type[Any], Layout] = {
     m.OffsetReply: (("request_id", I64), ("status", STR), ("offset", I64), ("detail", STR)),
     m.HaReport: (("stored_offset", I64), ("flushed_offset", I64)),
     m.HaData: (("offset", I64), ("data", BYTES)),
+    m.HaHello: (("stored_offset", I64), ("flushed_offset", I64), ("last_record_offset", I64), ("last_record_crc", I64)),
+    m.HaTruncate: (("offset", I64),),
+    m.ConsumerOffsetsRequest: (("request_id", I64),),
+    m.ConsumerOffsetsReply: (("request_id", I64), ("offsets", BYTES)),
 }
 """Every message's fields in wire order. Changing it changes the bytes: bump WIRE_VERSION."""
 

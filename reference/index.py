@@ -51,6 +51,18 @@ class ConsumeQueues:
             out.append((commit_offset, length))
         return out
 
+    def last(self) -> tuple[int, int] | None:
+        """The (commit_offset, length) of the last record in the log, of any topic."""
+        lasts = [queue[-1] for queue in self._queues.values() if queue]
+        return max(lasts) if lasts else None
+
+    def truncate(self, log_end: int) -> None:
+        """Forget every entry whose record starts at or past `log_end` (the log was cut there)."""
+        for topic, queue in list(self._queues.items()):
+            del queue[bisect.bisect_left(queue, log_end, key=lambda entry: entry[0]) :]
+            if not queue:
+                del self._queues[topic]
+
     def mark(self) -> dict[str, int]:
         """The length of every queue now, to `rollback` to."""
         return {topic: len(queue) for topic, queue in self._queues.items()}

@@ -104,6 +104,16 @@ def decode_record(data: bytes, pos: int = 0) -> Message:
     return Message(topic, queue_offset, commit_offset, key, body, reconsume, origin_topic)
 
 
+def record_header(log: LogReader, offset: int) -> tuple[int, int, int]:
+    """The total length, magic and CRC the record header at `offset` claims (unchecked;
+    zeros where the log holds no header there)."""
+    data = log.read(offset, _CRC_FROM)
+    if len(data) < _CRC_FROM:
+        return 0, 0, 0
+    total, magic, crc = struct.unpack(">III", data)
+    return total, magic, crc
+
+
 def index_record(data: bytes, at: int, commit_offset: int, queues: ConsumeQueues) -> int:
     """Check the record at `data[at:]`, which should sit at `commit_offset` in the log and
     be next in its topic's queue, and add it to `queues`; return its length. Recovery

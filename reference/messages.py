@@ -196,7 +196,42 @@ class HaData:
     data: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class HaHello:
+    """Slave -> master, first on every connection: where the slave's log ends, and its last
+    record's start and CRC (0 and 0 for an empty log), for the master to check against its
+    own log before it counts the slave (the checked handshake)."""
+
+    stored_offset: int
+    flushed_offset: int
+    last_record_offset: int
+    last_record_crc: int
+
+
+@dataclass(frozen=True, slots=True)
+class HaTruncate:
+    """Master -> slave: your record at `offset` is not the one I hold there (or I hold none):
+    drop it and everything after it, then say hello again."""
+
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerOffsetsRequest:
+    """Slave -> master: every committed consumer offset you hold (SlaveSynchronize)."""
+
+    request_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerOffsetsReply:
+    """Master -> slave: its committed consumer offsets, as consumerOffset.json holds them."""
+
+    request_id: int
+    offsets: bytes
+
+
 Request = SendRequest | SendBackRequest | PullRequest | CommitOffsetRequest | QueryOffsetRequest
 Reply = SendReply | PullReply | OffsetReply
-Wire = Request | Reply | HaReport | HaData
+Wire = Request | Reply | HaReport | HaData | HaHello | HaTruncate | ConsumerOffsetsRequest | ConsumerOffsetsReply
 """Everything that travels in a frame."""

@@ -24,7 +24,7 @@ LOG_NAME = "commitlog"
 
 
 class ShellIO(Protocol):
-    """The four things a shell does its own way."""
+    """The things a shell does its own way."""
 
     def write_meta(self, name: str, content: bytes) -> None:
         """Replace metadata file `name` atomically and durably; a real shell does it on
@@ -38,6 +38,10 @@ class ShellIO(Protocol):
 
     def close(self, conn: int, reason: str) -> None:
         """Close `conn`, logging `reason` on one line."""
+
+    def truncate_log(self, offset: int) -> None:
+        """Forget the checkpoint, then cut the commit log to `offset` bytes; an fsync already
+        running must not report the old end as flushed."""
 
 
 @dataclass
@@ -73,6 +77,8 @@ def drain(node: Node, io: ShellIO) -> None:
         ready = node.core.ready()
         if ready.empty():
             return
+        if ready.truncate is not None:
+            io.truncate_log(ready.truncate)
         if ready.appends:
             # One write for the whole batch: the page-cache side of group commit.
             node.file.append(b"".join(ready.appends))

@@ -111,6 +111,8 @@ class BrokerServer:
         self._tasks: list[asyncio.Task[None]] = []
         self._server: asyncio.Server | None = None
         self.fsyncs = 0
+        self._truncations = 0
+        """How many times the log was cut: an fsync that started before a cut reports nothing."""
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -215,6 +217,17 @@ class BrokerServer:
     def request_flush(self) -> None:
         self._flush_wanted.set()
 
+    def truncate_log(self, offset: int) -> None:
+        # On the event loop, unlike every other disk call: it happens once per divergence,
+        # before the node takes any new record, and the appends that follow must find the
+        # file cut. The checkpoint goes first, so a crash in between leaves no checkpoint
+        # past the end of the file.
+        assert self.node is not None and self.checkpointer is not None
+        logger.warning("cutting the commit log from %d to %d bytes: its tail diverged from the master's", self.node.file.size(), offset)
+        self._truncations += 1
+        self.checkpointer.reset()
+        self.node.file.truncate(offset)
+
     def send(self, conn: int, message: m.Wire) -> None:
         if conn in self._conns:
             self._outgoing.setdefault(conn, []).append(frames.encode_frame(message))
@@ -249,8 +262,12 @@ class BrokerServer:
             self._flush_wanted.clear()
             assert self.node is not None
             offset = self.node.file.size()
+            truncations = self._truncations
             await loop.run_in_executor(self._executor, self.node.file.sync)
             self.fsyncs += 1
+            if truncations != self._truncations:  # the log was cut meanwhile: sync it again
+                self._flush_wanted.set()
+                continue
             self.step(Flushed(offset))
             if time.monotonic() - self._last_checkpoint >= self.checkpoint_interval_s:
                 await self._checkpoint(offset)

@@ -64,6 +64,11 @@ class SimNode:
     def close(self, conn: int, reason: str) -> None:
         self.closed[conn] = reason
 
+    def truncate_log(self, offset: int) -> None:
+        # The simulation writes no checkpoint, and its fsyncs finish only when told: an
+        # fsync asked for before the cut finishes afterwards, covering the log as it is then.
+        self.file.truncate(offset)
+
     def finish_flush(self) -> bool:
         """Let the requested fsync finish (a group commit of everything appended so far)."""
         if not self.flush_pending:
@@ -109,12 +114,13 @@ class SimCluster:
         self.slave.take(self.SLAVE_SIDE)
         self.linked = False
 
-    def pump(self) -> int:
-        """Deliver replication frames both ways until none are left; return how many."""
+    def pump(self, only: tuple[type[m.Wire], ...] | None = None) -> int:
+        """Deliver replication frames both ways until none are left (of the kinds in `only`,
+        if given: the others stay queued, in order); return how many."""
         delivered = 0
         while self.linked:
-            to_slave = self.master.take(self.MASTER_SIDE)
-            to_master = self.slave.take(self.SLAVE_SIDE)
+            to_slave = self._take(self.master, self.MASTER_SIDE, only)
+            to_master = self._take(self.slave, self.SLAVE_SIDE, only)
             if not to_slave and not to_master:
                 break
             for message in to_slave:
@@ -127,3 +133,13 @@ class SimCluster:
                     self.close_reason = side.closed.pop(conn)
                     self.unlink()
         return delivered
+
+    @staticmethod
+    def _take(node: SimNode, conn: int, only: tuple[type[m.Wire], ...] | None) -> list[m.Wire]:
+        frames = node.take(conn)
+        if only is None:
+            return frames
+        kept = [frame for frame in frames if not isinstance(frame, only)]
+        if kept:
+            node.inbox[conn] = kept
+        return [frame for frame in frames if isinstance(frame, only)]

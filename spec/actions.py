@@ -206,3 +206,19 @@ def committed_past(offsets: tuple[int, ...], queue: int, offset: int) -> tuple[i
     post: all(new == old for i, (new, old) in enumerate(zip(__return__, offsets)) if i != queue)
     """
     return offsets[:queue] + (offset + 1,) + offsets[queue + 1 :]
+
+
+def synced_offsets(state: State) -> tuple[int, ...]:
+    """The slave's offsets once it has copied the master's: every queue the master has an
+    offset for (above 0: a commit always moves past an entry) takes the master's, the others
+    keep the slave's. SlaveSynchronize.syncConsumerOffset `putAll`s the master's table into
+    the slave's (4.9.7 SlaveSynchronize.java:79–87; 5.3.0 :113–122), so a queue committed
+    only at the slave while the master was down keeps its offset there."""
+    master, slave = state.master.offsets, state.slave.offsets
+    return tuple(theirs if theirs > 0 else ours for theirs, ours in zip(master, slave))
+
+
+def offsets_to_sync(state: State) -> bool:
+    """A `sync-offsets` would change the slave's offsets, in memory or on disk."""
+    synced = synced_offsets(state)
+    return synced != state.slave.offsets or synced != state.slave.offsets_disk

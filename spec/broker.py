@@ -14,7 +14,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from noloss.spec.actions import Action, Attempt, Effect, Position, add_packet, arg_of, connected, distinct, in_sync, is_prefix, remove_packet, settle, up
+from noloss.spec.actions import (
+    Action,
+    Attempt,
+    Effect,
+    Position,
+    add_packet,
+    arg_of,
+    connected,
+    distinct,
+    in_sync,
+    is_prefix,
+    offsets_to_sync,
+    remove_packet,
+    settle,
+    synced_offsets,
+    up,
+)
 from noloss.spec.config import ONEWAY_SEND
 from noloss.spec.reductions import syncs_offsets_at_commit
 from noloss.spec.state import (
@@ -56,15 +72,14 @@ def enabled(model: Model, state: State) -> Iterator[Action]:
             if request.replication == WAITING:
                 yield Action(MASTER, "slave-timeout", request.msg, Position(request.position))
     trusts = model.config.haTrustSlaveOffset
-    if in_sync(trusts, state) and (len(slave.log) < len(master.log) or _report_covers_waiting(state)):
+    if in_sync(trusts, state) and len(slave.log) < len(master.log):
         yield Action(SLAVE, "replicate", None)
     if not state.slave_linked and connected(master, slave) and is_prefix(slave, master):
         yield Action(SLAVE, "reconnect", None)
     if up(slave) and slave.flushed < len(slave.log):
         yield Action(SLAVE, "flush", None)
-    if not syncs_offsets_at_commit(model) and up(master) and up(slave):
-        if slave.offsets != master.offsets or slave.offsets_disk != master.offsets:
-            yield Action(SLAVE, "sync-offsets", None)
+    if not syncs_offsets_at_commit(model) and up(master) and up(slave) and offsets_to_sync(state):
+        yield Action(SLAVE, "sync-offsets", None)
     for name, node in ((MASTER, master), (SLAVE, slave)):
         if up(node) and node.offsets != node.offsets_disk:
             yield Action(name, "persist-offsets", None)
@@ -72,14 +87,26 @@ def enabled(model: Model, state: State) -> Iterator[Action]:
             yield Action(name, "restart", None)
 
 
-def _report_covers_waiting(state: State) -> bool:
-    """The slave's offset already covers a send the master waits for: its next report meets it.
+def settle_covered(model: Model, state: State) -> State:
+    """Every held send whose entry the counted slave's offset already covers is replicated.
 
-    Only a slave at least as long as the master's entry can do this without pulling; with
-    trusted offsets it need not hold that entry (apache/rocketmq#3015).
+    The master compares the slave's last reported offset with the end of the send's entry
+    (4.x GroupTransferService.doWaitTransfer against push2SlaveMaxOffset; 5.x against each
+    connection's slaveAckOffset): a slave already past it — one that was ahead of a master
+    that lost entries, its offset taken unchecked (apache/rocketmq#3015) — needs no new
+    report. So it happens at once: when the send is stored, and when the slave is counted
+    again (a restart, or the checked handshake's `reconnect`).
     """
+    if not state.pending or not in_sync(model.config.haTrustSlaveOffset, state):
+        return state
     size = len(state.slave.log)
-    return any(request.replication == WAITING and request.position < size for request in state.pending)
+    if not any(request.replication == WAITING and request.position < size for request in state.pending):
+        return state
+    pending = tuple(
+        request._replace(replication=MET) if request.replication == WAITING and request.position < size else request
+        for request in state.pending
+    )
+    return settle(state, pending)
 
 
 def _node(state: State, name: str) -> Node:
@@ -118,7 +145,7 @@ def master_receive(model: Model, state: State, action: Action) -> State:
         reply = Packet(REPLY, action.message, attempt, send_status(flush, replication))
         return state._replace(network=add_packet(state.network, reply))
     request = Pending(action.message, attempt, position, flush, replication)
-    return state._replace(pending=state.pending + (request,))
+    return settle_covered(model, state._replace(pending=state.pending + (request,)))
 
 
 def master_flush(model: Model, state: State, action: Action) -> State:
@@ -153,7 +180,7 @@ def slave_replicate(model: Model, state: State, action: Action) -> State:
 
 def slave_reconnect(model: Model, state: State, action: Action) -> State:
     """haTrustSlaveOffset=false: the master checks the reconnecting slave's log and counts it again."""
-    return state._replace(slave_linked=True)
+    return settle_covered(model, state._replace(slave_linked=True))
 
 
 def _time_out(state: State, action: Action, flush: bool) -> State:
@@ -190,14 +217,14 @@ def persist_offsets(model: Model, state: State, action: Action) -> State:
 
 def sync_offsets(model: Model, state: State, action: Action) -> State:
     """SlaveSynchronize: the slave copies the master's committed offsets and persists them."""
-    offsets = state.master.offsets
+    offsets = synced_offsets(state)
     return state._replace(slave=state.slave._replace(offsets=offsets, offsets_disk=offsets))
 
 
 def restart(model: Model, state: State, action: Action) -> State:
     """A down node starts again with what it kept (disk, and page cache after a mere crash)."""
     node = _node(state, action.actor)
-    return _with_node(state, action.actor, node._replace(status=UP))
+    return settle_covered(model, _with_node(state, action.actor, node._replace(status=UP)))
 
 
 MASTER_EFFECTS: dict[str, Effect] = {

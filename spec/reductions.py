@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from noloss.spec.actions import Action, QueueOffset, up
+from noloss.spec.actions import Action, QueueOffset, offsets_to_sync, up
 from noloss.spec.config import Config
 from noloss.spec.faults import (
     BOTH_POWER_LOSS,
@@ -110,10 +110,8 @@ def silent_step(model: Model, before: State, action: Action, after: State) -> Ac
     """The next step the reductions take at once after `action` took `before` to `after`."""
     if syncs_offsets_at_commit(model) and (action.actor, action.verb) in COMMITS_AT_SOURCE:
         # A commit taken while the master was up went to the master.
-        master, slave = after.master, after.slave
-        if model.observed.slave_offsets and up(before.master) and up(slave):
-            if slave.offsets != master.offsets or slave.offsets_disk != master.offsets:
-                return Action("slave", "sync-offsets", None)
+        if model.observed.slave_offsets and up(before.master) and up(after.slave) and offsets_to_sync(after):
+            return Action("slave", "sync-offsets", None)
     observed = model.observed_in(after)
     work = after.consumer.work
     if not observed.commit_gap and work is not None and work.stage == SUCCEEDED:

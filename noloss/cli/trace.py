@@ -75,7 +75,7 @@ def run_sim(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     model = Model(config_from(args), faults)
     trace: list[TraceEvent] = []
-    lockstep = Lockstep(model, sync_slave_offsets=True, trace=trace)
+    lockstep = Lockstep(model, trace=trace)
     rng = random.Random(args.seed)
     for _ in range(args.steps):
         actions = lockstep.actions()

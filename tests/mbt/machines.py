@@ -65,11 +65,10 @@ class LockstepMachine(RuleBasedStateMachine):
     """Spec and broker side by side; subclasses fix the configuration and fault model."""
 
     model: Model
-    sync_slave_offsets = False
 
     def __init__(self) -> None:
         super().__init__()
-        self.lockstep = Lockstep(self.model, self.sync_slave_offsets)
+        self.lockstep = Lockstep(self.model)
         self.steps = 0
         self._cached: tuple[object, list[Action]] | None = None
 
@@ -77,8 +76,7 @@ class LockstepMachine(RuleBasedStateMachine):
         return [a for a in self.actions() if (a.actor, a.verb) == (actor, verb)]
 
     def actions(self) -> list[Action]:
-        """The spec's enabled actions now, bar those in a known difference (cached: every
-        rule's precondition asks)."""
+        """The spec's enabled actions now (cached: every rule's precondition asks)."""
         state = self.lockstep.state
         if self._cached is None or self._cached[0] is not state:
             self._cached = (state, self.lockstep.actions())
@@ -141,30 +139,26 @@ CONFIGS: dict[str, Config] = {
 }
 
 
-def machine(
-    name: str, config_name: str, kinds: tuple[str, ...], sync_slave_offsets: bool, reduce: bool = True
-) -> type[LockstepMachine]:
+def machine(name: str, config_name: str, kinds: tuple[str, ...], reduce: bool = True) -> type[LockstepMachine]:
     """A state machine class for one configuration and fault model (of the unreduced model
     if `reduce` is false: every silent step is then a rule of its own)."""
     model = Model(CONFIGS[config_name], FaultModel.of(kinds, MAX_FAULTS), reduce)
-    namespace = {**RULES, "model": model, "sync_slave_offsets": sync_slave_offsets, "__module__": __name__}
+    namespace = {**RULES, "model": model, "__module__": __name__}
     return type(name, (LockstepMachine,), namespace)
 
 
-def class_name(preset_name: str, master_faults: bool, sync: bool = True) -> str:
+def class_name(preset_name: str, master_faults: bool) -> str:
     base = "".join(part.capitalize() for part in preset_name.replace("5", "5-").split("-") if part)
-    if not master_faults:
-        return base
-    return base + ("MasterFaults" if sync else "MasterFaultsNoOffsetSync")
+    return base + "MasterFaults" if master_faults else base
 
 
 MACHINES: dict[str, type[LockstepMachine]] = {}
 for _name in CONFIGS:
-    for _master, _sync in ((False, False), (True, True), (True, False)):
-        _cls = machine(class_name(_name, _master, _sync), _name, ALL_FAULTS if _master else SLAVE_SIDE_FAULTS, _sync)
+    for _master in (False, True):
+        _cls = machine(class_name(_name, _master), _name, ALL_FAULTS if _master else SLAVE_SIDE_FAULTS)
         MACHINES[_cls.__name__] = _cls
         globals()[_cls.__name__] = _cls
 for _name in ("strict", "commit-before-process-listener-fails"):
-    _cls = machine(class_name(_name, True) + "Unreduced", _name, ALL_FAULTS, sync_slave_offsets=True, reduce=False)
+    _cls = machine(class_name(_name, True) + "Unreduced", _name, ALL_FAULTS, reduce=False)
     MACHINES[_cls.__name__] = _cls
     globals()[_cls.__name__] = _cls

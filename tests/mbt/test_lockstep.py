@@ -4,12 +4,10 @@ Fast tier (CI): fixed seed, bounded examples. Long tier: NOLOSS_SLOW=1 (random s
 many more and longer runs). A failure prints a shrunk program of rule calls that replays
 with `from tests.mbt.machines import *`.
 
-Two fault models per preset: faults on the slave side, the consumer and the network, where
-the broker runs exactly as it is; and every fault kind, where the consumer reads the slave
-while the master is down, which needs the consumer offsets the spec copies to the slave
-(RocketMQ's SlaveSynchronize): the reference broker has none, so the world plays it
-(`sync_slave_offsets`). Known differences are strict xfails: they fail the suite the day
-the broker stops differing.
+Two fault models per preset, the broker as it is under both: faults on the slave side, the
+consumer and the network; and every fault kind, where the consumer reads the slave while the
+master is down, from the consumer offsets the slave copied from the master (SlaveSynchronize,
+the spec's `slave sync-offsets`).
 """
 
 from __future__ import annotations
@@ -39,10 +37,6 @@ SETTINGS = settings(
     stateful_step_count=100 if SLOW else 50,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-NO_SLAVE_SYNCHRONIZE = (
-    "known difference: the reference broker does not copy consumer offsets from master to slave "
-    "(RocketMQ's SlaveSynchronize), which the spec's slave does by sync-offsets"
-)
 
 
 @pytest.mark.parametrize("name", tiered(CONFIGS, fast={"rocketmq-default", "strict-listener-fails"}))
@@ -51,13 +45,8 @@ def test_broker_follows_the_spec_under_slave_consumer_and_network_faults(name: s
 
 
 @pytest.mark.parametrize("name", tiered(CONFIGS, fast={"sync-flush-async-master", "commit-before-process"}))
-def test_broker_follows_the_spec_under_every_fault_with_offsets_synced_to_the_slave(name: str) -> None:
-    run_state_machine_as_test(MACHINES[class_name(name, master_faults=True, sync=True)], settings=SETTINGS)
-
-
-@pytest.mark.xfail(strict=True, reason=NO_SLAVE_SYNCHRONIZE)
-def test_broker_as_it_is_follows_the_spec_under_master_faults() -> None:
-    run_state_machine_as_test(MACHINES[class_name("strict", master_faults=True, sync=False)], settings=SETTINGS)
+def test_broker_follows_the_spec_under_every_fault(name: str) -> None:
+    run_state_machine_as_test(MACHINES[class_name(name, master_faults=True)], settings=SETTINGS)
 
 
 @pytest.mark.parametrize("name", tiered(["strict", "commit-before-process-listener-fails"], fast={"strict"}))

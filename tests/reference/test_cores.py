@@ -189,15 +189,81 @@ def test_slave_serves_pulls_of_replicated_messages_and_refuses_sends() -> None:
     assert c.slave.file.cache == c.master.file.cache
 
 
-def test_a_slave_ahead_of_its_master_is_disconnected_with_a_reason() -> None:
-    c = cluster(Role.ASYNC_MASTER, FlushType.ASYNC_FLUSH)
+def _slave_ahead(trust: bool) -> SimCluster:
+    """A slave that kept a record (k1) its master lost in a power loss, linked again."""
+    c = SimCluster(
+        NodeConfig(Role.SYNC_MASTER, FlushType.ASYNC_FLUSH, ha_trust_slave_offset=trust),
+        NodeConfig(Role.SLAVE, FlushType.ASYNC_FLUSH, ha_trust_slave_offset=trust),
+    )
     c.link()
     send(c.master, 1)
     c.pump()
+    assert statuses(c.master) == [(1, OK)]
     c.unlink()
     c.master.storage.power_loss()
     c.master.start()
     c.link()
-    assert not c.linked
-    assert "slave is ahead of the master" in c.close_reason
-    assert isinstance(c.master.core, MasterCore) and c.master.core.slaves == {}
+    return c
+
+
+def test_a_checking_master_cuts_a_diverged_slave_back_and_counts_it() -> None:
+    c = _slave_ahead(trust=False)
+    assert c.linked and c.slave.file.size() == 0 and c.slave.core.queues.total() == 0
+    send(c.master, 2, body=b"y")
+    c.pump()
+    assert statuses(c.master) == [(2, OK)]
+    assert c.slave.file.read(0, c.slave.file.size()) == c.master.file.read(0, c.master.file.size())
+
+
+def test_a_trusting_master_counts_a_slave_ahead_at_once_as_rocketmq_does() -> None:
+    c = _slave_ahead(trust=True)
+    send(c.master, 2)  # stored where the slave holds k1: its offset already covers it
+    assert statuses(c.master) == [(2, OK)]
+    assert c.slave.core.queues.total() == 1 and c.slave.file.read(0, c.slave.file.size()) != c.master.file.read(0, c.master.file.size())
+
+
+def test_a_slave_copies_the_masters_consumer_offsets_on_its_interval() -> None:
+    c = SimCluster(NodeConfig(Role.ASYNC_MASTER, FlushType.ASYNC_FLUSH), NodeConfig(Role.SLAVE, FlushType.ASYNC_FLUSH, slave_synchronize_interval_ms=100))
+    c.link()
+    c.slave.step(Received(CLIENT, m.CommitOffsetRequest(1, "g", "%RETRY%g", 4)))  # only the slave has it
+    c.master.step(Received(CLIENT, m.CommitOffsetRequest(2, "g", "TopicTest", 3)))
+    c.slave.tick(9)
+    c.pump()
+    assert ("g", "TopicTest") not in c.slave.core.offsets
+    c.slave.tick(1)
+    c.pump()
+    assert c.slave.core.offsets == {("g", "TopicTest"): 3, ("g", "%RETRY%g"): 4}  # putAll
+    assert b'"TopicTest", 3' in (c.slave.storage.read_meta("consumerOffset.json") or b"")
+
+
+def test_5_x_sync_master_waits_for_the_slave_only_with_two_in_sync_replicas() -> None:
+    for replicas, expected in ((1, [(1, OK)]), (2, [])):
+        c = SimCluster(NodeConfig(Role.SYNC_MASTER, FlushType.ASYNC_FLUSH, rocketmq_version="5.3", in_sync_replicas=replicas), NodeConfig(Role.SLAVE, FlushType.ASYNC_FLUSH))
+        send(c.master, 1)  # no slave connected: 5.x waits rather than answer SLAVE_NOT_AVAILABLE
+        assert statuses(c.master) == expected
+    c.link()
+    c.pump()
+    assert statuses(c.master) == [(1, OK)]
+
+
+def test_5_3_under_sync_flush_serves_only_flushed_records_unless_read_uncommitted() -> None:
+    for read_uncommitted, found in ((False, 0), (True, 1)):
+        node = SimNode(NodeConfig(Role.ASYNC_MASTER, FlushType.SYNC_FLUSH, rocketmq_version="5.3", read_uncommitted=read_uncommitted))
+        send(node, 1)
+        node.take(CLIENT)
+        pull(node, 0)
+        (reply,) = node.take(CLIENT)
+        assert isinstance(reply, m.PullReply) and len(reply.messages) == found
+    node.finish_flush()
+    pull(node, 0)
+    assert [len(r.messages) for r in node.take(CLIENT) if isinstance(r, m.PullReply)] == [1]
+
+
+def test_offset_overflow_sends_the_consumer_to_the_end_or_up_to_4_9_3_to_the_start() -> None:
+    for version, corrected in (("4.9.3", 0), ("4.9.7", 1)):
+        node = SimNode(NodeConfig(Role.ASYNC_MASTER, FlushType.ASYNC_FLUSH, rocketmq_version=version))
+        send(node, 1)
+        node.take(CLIENT)
+        pull(node, 5)
+        (reply,) = node.take(CLIENT)
+        assert isinstance(reply, m.PullReply) and (reply.status, reply.next_offset) == (m.PullStatus.OFFSET_OVERFLOW, corrected)
