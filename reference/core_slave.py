@@ -1,12 +1,17 @@
-"""The slave's deterministic core: take the master's log, report, serve consumers.
+"""The slave's deterministic core: take the master's log, report, copy the master's
+consumer offsets, serve consumers.
 
 Who does what: the shell keeps a connection to the master and steps `Connected(conn,
-to_master=True)` when it is up. The core then reports where its log ends; the master
-pushes whole records (HaData) from there. The slave checks and indexes them, hands them
-to the shell to append, and reports the new end in the same Ready — so the report leaves
-once the bytes are in the slave's page cache, before its own flush (RocketMQ
+to_master=True)` when it is up. The core then says hello: where its log ends and its last
+record's offset and CRC. A checking master may answer HaTruncate (that record is not the
+one it holds there): the core cuts it off and says hello again. Once counted, the master
+pushes whole records (HaData) from the slave's end. The slave checks and indexes them, hands
+them to the shell to append, and reports the new end in the same Ready — so the report
+leaves once the bytes are in the slave's page cache, before its own flush (RocketMQ
 HAClient). Its flushDiskType only decides how soon it flushes; after each flush it
-reports again. It serves pulls and offsets like the master but refuses sends.
+reports again. On its interval it asks the master for its consumer offsets and copies them
+(SlaveSynchronize). It serves pulls (4.x; 5.x with slaveReadEnable) and offsets like the
+master but refuses sends.
 """
 
 from __future__ import annotations
