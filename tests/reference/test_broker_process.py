@@ -61,12 +61,12 @@ def test_bad_frames_close_only_their_connection(brokers: Brokers) -> None:
     producer = Producer(master.address)
     try:
         assert producer.send("TopicTest", b"before").status == SendStatus.SEND_OK
-        good = _frame(1, 1, b"")
+        good = _frame(frames.WIRE_VERSION, 1, b"")
         bad_inputs = {
             "unsupported wire version 9": _frame(9, 1, b"x"),
             "exceeds the limit": struct.pack(">I", frames.MAX_FRAME_BYTES + 1) + b"\x01" * 64,
-            "unknown frame kind 77": _frame(1, 77, b""),
-            "CRC mismatch": _frame(1, 1, b"abc", crc=123),
+            "unknown frame kind 77": _frame(frames.WIRE_VERSION, 77, b""),
+            "CRC mismatch": _frame(frames.WIRE_VERSION, 1, b"abc", crc=123),
             "payload ends early": good,
             "shorter than its header": struct.pack(">I", 1) + b"\x01",
         }
