@@ -98,6 +98,10 @@ def test_command_line_bad_input_exits_2_with_one_line(tmp_path: Path, capsys: py
     assert "--master HOST:PORT is required" in capsys.readouterr().err
     assert main(["broker", "--role", "SLAVE", "--flush", "SYNC_FLUSH", "--data-dir", str(tmp_path), "--port", "0", "--master", "host:x"]) == 2
     assert capsys.readouterr().err == "noloss: error: --master: address 'host:x' has no valid port (1-65535)\n"
+    assert main(["broker", "--role", "SYNC_MASTER", "--flush", "SYNC_FLUSH", "--data-dir", str(tmp_path), "--port", "0", "--rocketmq-version", "6.0"]) == 2
+    assert capsys.readouterr().err.startswith("noloss: error: --rocketmq-version: unknown release '6.0': allowed 4.9.3, ")
+    assert main(["broker", "--role", "SYNC_MASTER", "--flush", "SYNC_FLUSH", "--data-dir", str(tmp_path), "--port", "0", "--in-sync-replicas", "0"]) == 2
+    assert capsys.readouterr().err == "noloss: error: --in-sync-replicas: 0 is below 1\n"
     assert main(["produce", "--broker", "nowhere", "x"]) == 2
 
 
