@@ -295,6 +295,7 @@ class Judge:
         self._projections = {m: projection for m, (projection, _) in projected.items()}
         self._lines = {m: lines for m, (_, lines) in projected.items()}
         self._cache: dict[tuple[Config, Projection], tuple[int | None, str] | None] = {}
+        self._collisions = Collisions(records)
 
     def distinct(self) -> int:
         return len(set(self._projections.values()))
@@ -310,7 +311,7 @@ class Judge:
         """The message that, checked together with `message`, explains why it was never
         delivered: one delivered at the position `message` was stored at (a rewound queue
         reused it), when the pair is a behaviour of `config`."""
-        for _, other in collisions(self.records, [message]):
+        for other in self._collisions.of(message):
             if self._check(config, (message, other)) is None:
                 return other
         return None
@@ -374,16 +375,20 @@ def _distance(a: Config, b: Config) -> int:
     return sum(1 for key, value in a.settings().items() if b.settings()[key] != value)
 
 
-def collisions(records: Sequence[dict[str, Any]], messages: Iterable[int]) -> tuple[tuple[int, int], ...]:
-    """For each message, another message delivered at the position it was stored at."""
-    stored = {(r["msg"], r["offset"]) for r in records if r["event"] == "status" and isinstance(r.get("offset"), int)}
-    delivered: dict[int, set[int]] = {}
-    for r in records:
-        if r["event"] == "deliver" and r["queue"] == "topic":
-            delivered.setdefault(r["offset"], set()).add(r["msg"])
-    found: list[tuple[int, int]] = []
-    wanted = set(messages)
-    for message, offset in sorted(stored):
-        if message in wanted:
-            found.extend((message, other) for other in sorted(delivered.get(offset, set()) - {message}))
-    return tuple(found)
+class Collisions:
+    """For a message, the other messages delivered at a position it was stored at (a
+    rewound queue reused the position). Indexed once: a history has tens of thousands of
+    records and a failing run asks for thousands of messages."""
+
+    def __init__(self, records: Sequence[dict[str, Any]]) -> None:
+        self._stored: dict[int, set[int]] = {}  # message -> the offsets its statuses name
+        self._delivered: dict[int, set[int]] = {}  # offset -> the messages delivered there
+        for r in records:
+            if r["event"] == "status" and isinstance(r.get("offset"), int):
+                self._stored.setdefault(r["msg"], set()).add(r["offset"])
+            elif r["event"] == "deliver" and r["queue"] == "topic":
+                self._delivered.setdefault(r["offset"], set()).add(r["msg"])
+
+    def of(self, message: int) -> tuple[int, ...]:
+        """The other messages delivered where `message` was stored, by offset then message."""
+        return tuple(other for offset in sorted(self._stored.get(message, ())) for other in sorted(self._delivered.get(offset, set()) - {message}))
