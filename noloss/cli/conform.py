@@ -79,6 +79,8 @@ def run_conform(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {args.out}: {error.strerror}") from None
     results = []
     nodes = getattr(target, "NODES", ("master", "slave"))
+    if args.replication_delay and "slave" not in nodes:
+        raise UsageError(f"--replication-delay: the {args.target} target runs one node: there is no replication link to slow")
     for kind in kinds:
         if kind in NEEDS_SLAVE and "slave" not in nodes:
             results.append(RunResult(kind, None, None, None, f"the {args.target} target runs one node: no slave to fault"))

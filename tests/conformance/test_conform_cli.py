@@ -21,6 +21,8 @@ from noloss.cli import main
         (["--set", "flushDiskType=SOMETIMES"], "bad value 'SOMETIMES' for flushDiskType"),
         (["--messages", "3"], "--messages: conform checks each message on its own"),
         (["--preset", "nope"], "unknown preset 'nope'"),
+        (["--process-time", "0ms"], "not a duration: '0ms'"),
+        (["--target", "nats", "--preset", "rocketmq-default", "--replication-delay", "300ms"], "the nats target runs one node: there is no replication link"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
