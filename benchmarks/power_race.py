@@ -31,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from noloss.cli.check import add_model_arguments, config_from  # noqa: E402
+from noloss.cli.conform import claimed_name  # noqa: E402
 from noloss.cli.errors import UsageError  # noqa: E402
 from noloss.conformance.report import first_unexplained, verdict  # noqa: E402
 from noloss.conformance.run import RunResult, RunSpec, run  # noqa: E402
@@ -58,8 +59,8 @@ def main() -> int:
         print(f"power_race: {error}", file=sys.stderr)
         return 2
     out = Path(args.out or tempfile.mkdtemp(prefix="power-race-"))
-    spec = RunSpec(args.preset, config, ("power-loss",), args.producers, 10**9, 10**6, args.interval, args.down, cycles=1)
-    print(f"preset {args.preset} {' '.join(args.settings)}; {args.cycles} cycles of one master power cut; {args.producers} producers; out {out}")
+    spec = RunSpec(claimed_name(args.preset, config), config, ("power-loss",), args.producers, 10**9, 10**6, args.interval, args.down, cycles=1)
+    print(f"claimed {spec.claimed}; {args.cycles} cycles of one master power cut; {args.producers} producers; out {out}")
     print(f"{'cycle':>5}{'acked':>8}{'lost':>6}{'race':>6}{'wall s':>8}  trace-check")
     losing, failing, lost_in_all, race_in_all = 0, 0, 0, 0
     start = time.monotonic()

@@ -17,6 +17,7 @@ from typing import Any
 
 from noloss.cli.check import add_model_arguments, config_from
 from noloss.cli.errors import EXIT_OK, EXIT_VIOLATED, UsageError
+from noloss.spec.config import Config, preset
 
 # --target -> its module in conformance/targets/ (settings_of, supports, factory).
 TARGETS = {"reference": "reference", "redis": "redis_streams", "nats": "nats_jetstream", "rabbitmq": "rabbitmq", "rabbitmq-classic": "rabbitmq_classic"}
@@ -55,6 +56,14 @@ def _positive(option: str) -> Any:
     return parse
 
 
+def claimed_name(name: str, config: Config) -> str:
+    """What the target claims, for the report: the preset, and each knob the files or --set
+    changed from it (`sync-flush-async-master with rocketmqVersion=5.3`)."""
+    base = preset(name).settings()
+    changed = [f"{knob}={value}" for knob, value in config.settings().items() if base[knob] != value]
+    return f"{name} with {', '.join(changed)}" if changed else name
+
+
 def run_conform(args: argparse.Namespace) -> int:
     from noloss.conformance.faults import parse_faults
     from noloss.conformance.net import proxies
@@ -86,7 +95,7 @@ def run_conform(args: argparse.Namespace) -> int:
             results.append(RunResult(kind, None, None, None, f"the {args.target} target runs one node: no slave to fault"))
             print(f"noloss conform: {kind}: the {args.target} target runs one node; running the other faults", file=sys.stderr)
             continue
-        spec = RunSpec(args.preset, config, (kind,), args.producers, args.max_messages, args.duration, args.interval, replication_delay_s=args.replication_delay, process_s=args.process_time)
+        spec = RunSpec(claimed_name(args.preset, config), config, (kind,), args.producers, args.max_messages, args.duration, args.interval, replication_delay_s=args.replication_delay, process_s=args.process_time)
         result = run(spec, kind, target.factory(config), out / kind, proxies)
         if result.unavailable is not None:
             print(f"noloss conform: {kind}: {result.unavailable}; running the other faults", file=sys.stderr)
