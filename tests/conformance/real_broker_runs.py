@@ -35,3 +35,13 @@ def assert_nothing_lost(result: RunResult, faults: int = 1) -> None:
     assert result.counts.lost == 0, result.counts.lost_messages
     assert result.counts.unexpected == 0
     assert result.judgement.ok, result.judgement.failures[:3]
+
+
+def assert_lost_and_explained_by(result: RunResult, knob: str, value: str) -> None:
+    """`result` lost acknowledged messages, its judgement failed, and the nearest preset that
+    explains it has `knob` at `value` (the weaker setting the target really behaves as)."""
+    assert result.counts is not None and result.judgement is not None, result.unavailable
+    assert result.counts.lost > 0
+    assert not result.judgement.ok
+    assert result.judgement.explained_by is not None, result.judgement.failures[:3]
+    assert getattr(preset(result.judgement.explained_by), knob) == value, result.judgement.explained_by
