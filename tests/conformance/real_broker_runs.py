@@ -14,6 +14,11 @@ from noloss.conformance.targets.base import Target
 from noloss.spec.config import Config, preset
 
 
+# A run with `cycles` ends once they are done; its duration is only a cap, generous because
+# a broker that boots slowly (RabbitMQ: 10-20 s per restart on two busy cores) needs it.
+CAP_S = 180.0
+
+
 def require(binary: str) -> None:
     """Skip the test (one line) when the broker's binary is not installed."""
     if shutil.which(binary) is None:
