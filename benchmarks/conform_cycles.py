@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from noloss.conformance.faults import parse_faults  # noqa: E402
+from noloss.conformance.faults import DISK_LOSS_NODE, parse_faults  # noqa: E402
 from noloss.conformance.report import verdict  # noqa: E402
 from noloss.conformance.run import RunSpec, run  # noqa: E402
 from noloss.conformance.targets import reference  # noqa: E402
@@ -48,8 +48,8 @@ def main() -> int:
     print(f"{'fault':<16}{'faults':>7}{'sent':>9}{'acked':>9}{'lost':>6}{'dup':>6}{'unexp':>6}{'recov':>6}{'proj':>6}{'judge s':>9}{'wall s':>8}  trace-check")
     failed = False
     for kind in parse_faults(args.faults):
-        # disk-loss is permanent: one per run.
-        cycles = 1 if kind == "disk-loss" else args.cycles
+        # A disk loss is permanent: one per run.
+        cycles = 1 if kind in DISK_LOSS_NODE else args.cycles
         spec = RunSpec(args.preset, config, (kind,), args.producers, 10**9, 10**6, args.interval, args.down, cycles)
         start = time.monotonic()
         result = run(spec, kind, reference.factory(config), out / kind, progress=False)

@@ -10,10 +10,13 @@ Fault kinds, by what `noloss conform --faults` calls them, and the spec fault ea
   both-power-loss  master and slave lose power together                   both power loss
   consumer-crash   the consumer dies without committing                   consumer crash
   disk-loss        the slave's data directory is wiped; it stays down     slave disk loss
+  master-disk-loss the master's data directory is wiped; it stays down    master disk loss
   net-drop         the TCP proxy drops what is in flight on a link        net drop (silent)
   net-dup          the TCP proxy sends a chunk twice                      net dup (silent)
 A disk-lost node never comes back: the spec's disk loss is permanent, so it happens at most
-once per run.
+once per run. A lost machine takes with it what its kernel had not yet put on the wire, so
+when the links go through the TCP proxy, a disk loss also cuts the node's connections
+(what the proxy still holds for them is never delivered) and refuses new ones.
 """
 
 from __future__ import annotations
@@ -36,11 +39,13 @@ FAULTS: tuple[str, ...] = (
     "both-power-loss",
     "consumer-crash",
     "disk-loss",
+    "master-disk-loss",
     "net-drop",
     "net-dup",
 )
 POWER_FAULTS = frozenset({"power-loss", "slave-power-loss", "both-power-loss"})
 NET_FAULTS = frozenset({"net-drop", "net-dup"})
+DISK_LOSS_NODE = {"disk-loss": "slave", "master-disk-loss": "master"}
 
 
 class NetFaults(Protocol):
@@ -48,6 +53,12 @@ class NetFaults(Protocol):
 
     def inject(self, kind: str) -> None:
         """`drop` or `dup` once, on a link the proxy picks."""
+
+    def lose(self, node: str) -> None:
+        """`node` is gone for good: drop what is in flight to and from it, refuse new connections."""
+
+    def slow_replication(self, each_s: float) -> None:
+        """Hold what the master pushes to its slave `each_s` seconds from now on."""
 
 
 def parse_faults(text: str) -> tuple[str, ...]:
@@ -88,7 +99,8 @@ class FaultScheduler:
             "slave-power-loss": lambda: self._node_fault("slave", "power-loss", self.target.power_cut),
             "both-power-loss": self._both_power_loss,
             "consumer-crash": self._consumer_crash,
-            "disk-loss": self._disk_loss,
+            "disk-loss": lambda: self._disk_loss("slave"),
+            "master-disk-loss": lambda: self._disk_loss("master"),
             "net-drop": lambda: self._net("drop"),
             "net-dup": lambda: self._net("dup"),
         }
@@ -102,7 +114,7 @@ class FaultScheduler:
                 return
             kind = self.schedule.kinds[turn % len(self.schedule.kinds)]
             turn += 1
-            if kind == "disk-loss" and "slave" in self._gone:
+            if DISK_LOSS_NODE.get(kind) in self._gone:
                 continue
             await asyncio.to_thread(self._actions[kind])
             self.injected.append(kind)
@@ -126,13 +138,15 @@ class FaultScheduler:
     def _consumer_crash(self) -> None:
         self.workload.crash_consumer()
 
-    def _disk_loss(self) -> None:
+    def _disk_loss(self, node: str) -> None:
         def lose() -> None:
-            self.target.kill("slave")
-            self.target.wipe("slave")
-            self._gone.add("slave")
+            self.target.kill(node)
+            if self.net is not None:
+                self.net.lose(node)
+            self.target.wipe(node)
+            self._gone.add(node)
 
-        self.history.log_after(lose, "fault", node="slave", kind="disk-loss")
+        self.history.log_after(lose, "fault", node=node, kind="disk-loss")
 
     def _net(self, kind: str) -> None:
         net = self.net

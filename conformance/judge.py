@@ -237,6 +237,7 @@ class MessageVerdict:
     message: int
     line: int | None  # the history line of the first event it cannot explain; None: the end
     reason: str
+    last_line: int  # the history line of the message's last event
 
 
 def _fault_kind(event: Event) -> str:
@@ -283,6 +284,24 @@ def check_projection(config: Config, projection: Projection) -> tuple[int | None
     return None, "the spec would still deliver it, the target never did"
 
 
+class Collisions:
+    """Which messages were delivered at the position each message was stored at, indexed
+    once per history."""
+
+    def __init__(self, records: Sequence[dict[str, Any]]) -> None:
+        self._stored: dict[int, set[int]] = {}
+        self._delivered: dict[int, set[int]] = {}
+        for r in records:
+            if r["event"] == "status" and isinstance(r.get("offset"), int):
+                self._stored.setdefault(r["msg"], set()).add(r["offset"])
+            elif r["event"] == "deliver" and r["queue"] == "topic":
+                self._delivered.setdefault(r["offset"], set()).add(r["msg"])
+
+    def of(self, message: int) -> list[int]:
+        """The other messages delivered where `message` was stored, in order."""
+        return [other for offset in sorted(self._stored.get(message, ())) for other in sorted(self._delivered.get(offset, set()) - {message})]
+
+
 class Judge:
     """Trace-check of a history's messages against configurations, each projection once."""
 
@@ -295,6 +314,7 @@ class Judge:
         self._projections = {m: projection for m, (projection, _) in projected.items()}
         self._lines = {m: lines for m, (_, lines) in projected.items()}
         self._cache: dict[tuple[Config, Projection], tuple[int | None, str] | None] = {}
+        self._collisions = Collisions(records)
 
     def distinct(self) -> int:
         return len(set(self._projections.values()))
@@ -310,16 +330,19 @@ class Judge:
         """The message that, checked together with `message`, explains why it was never
         delivered: one delivered at the position `message` was stored at (a rewound queue
         reused it), when the pair is a behaviour of `config`."""
-        for _, other in collisions(self.records, [message]):
+        for other in self._collisions.of(message):
             if self._check(config, (message, other)) is None:
                 return other
         return None
+
+    def _last_line(self, message: int) -> int:
+        return self._index.own[message][-1] + 1
 
     def failures(self, config: Config, messages: Iterable[int] | None = None, first_only: bool = False) -> list[MessageVerdict]:
         """The messages whose projection `config` cannot explain, alone or with a partner."""
         found = []
         if -1 in self.messages:
-            found.append(MessageVerdict(-1, None, "a body no producer sent was delivered"))
+            found.append(MessageVerdict(-1, None, "a body no producer sent was delivered", self._last_line(-1)))
         for message in self.messages if messages is None else messages:
             if message < 0:
                 continue
@@ -328,7 +351,7 @@ class Judge:
                 outcome = None
             if outcome is not None:
                 index, reason = outcome
-                found.append(MessageVerdict(message, None if index is None else self._lines[message][index], reason))
+                found.append(MessageVerdict(message, None if index is None else self._lines[message][index], reason, self._last_line(message)))
                 if first_only:
                     break
         return found
@@ -347,6 +370,12 @@ class Judgement:
     @property
     def ok(self) -> bool:
         return not self.failures
+
+    @property
+    def first(self) -> MessageVerdict:
+        """The failure that shows earliest in the history (its unexplained event, else the
+        message's last event)."""
+        return min(self.failures, key=lambda failure: failure.line if failure.line is not None else failure.last_line)
 
 
 def judge(records: Sequence[dict[str, Any]], claimed: str, config: Config) -> Judgement:
@@ -372,18 +401,3 @@ def judge(records: Sequence[dict[str, Any]], claimed: str, config: Config) -> Ju
 
 def _distance(a: Config, b: Config) -> int:
     return sum(1 for key, value in a.settings().items() if b.settings()[key] != value)
-
-
-def collisions(records: Sequence[dict[str, Any]], messages: Iterable[int]) -> tuple[tuple[int, int], ...]:
-    """For each message, another message delivered at the position it was stored at."""
-    stored = {(r["msg"], r["offset"]) for r in records if r["event"] == "status" and isinstance(r.get("offset"), int)}
-    delivered: dict[int, set[int]] = {}
-    for r in records:
-        if r["event"] == "deliver" and r["queue"] == "topic":
-            delivered.setdefault(r["offset"], set()).add(r["msg"])
-    found: list[tuple[int, int]] = []
-    wanted = set(messages)
-    for message, offset in sorted(stored):
-        if message in wanted:
-            found.extend((message, other) for other in sorted(delivered.get(offset, set()) - {message}))
-    return tuple(found)

@@ -19,6 +19,7 @@ from noloss.conformance.netproxy import Direction, FaultyProxy
 from noloss.reference.client import parse_address
 
 PRODUCER_LINK = "producer->master"
+REPLICATION_LINK = "slave->master"
 
 
 class ProxyNet:
@@ -47,6 +48,22 @@ class ProxyNet:
             proxy.duplicate_next_chunk(direction)
         else:
             raise ValueError(f"unknown network fault {kind!r}")
+
+    def lose(self, node: str) -> None:
+        """`node`'s machine is gone for good: reset every connection on a link to or from it
+        (links are named `a->b`), dropping what is in flight, and refuse new connections to
+        it, as a dead address does (the client then sends nothing)."""
+        for link, proxy in self._proxies.items():
+            source, destination = link.split("->")
+            if destination == node:
+                proxy.refuse()
+            if node in (source, destination):
+                proxy.cut()
+
+    def slow_replication(self, each_s: float) -> None:
+        """Hold every chunk the master pushes to its slave `each_s` seconds, for good: a slow
+        replication link, so that the slave's copy lags what the master has stored."""
+        self._proxies[REPLICATION_LINK].delay(Direction.TO_CLIENT, each_s, float("inf"))
 
     def close(self) -> None:
         for proxy in self._proxies.values():

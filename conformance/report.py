@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from noloss.conformance.run import RunResult
 
@@ -21,7 +22,7 @@ def verdict(result: RunResult) -> str:
             lost, partner = judgement.shared[0]
             text += f"; {len(judgement.shared)} lost behind a rewound queue (msg {lost} stored where msg {partner} was read)"
         return text
-    first = judgement.failures[0]
+    first = judgement.first
     where = f"line {first.line}" if first.line is not None else "end"
     text = f"{len(judgement.failures)} message(s) not a behaviour of {judgement.claimed} (msg {first.message}, {where})"
     if judgement.explained_by is not None:
@@ -29,6 +30,30 @@ def verdict(result: RunResult) -> str:
     else:
         text += "; no preset explains it"
     return text
+
+
+def first_unexplained(result: RunResult) -> str | None:
+    """Where a failing history stops being a behaviour of the claimed preset, as
+    `history:line: ...` with that line: the first event the spec cannot explain, or, for a
+    message the spec would still have delivered, the message's last event."""
+    judgement = result.judgement
+    if judgement is None or judgement.ok or result.history is None:
+        return None
+    first = judgement.first
+    line = first.line if first.line is not None else first.last_line
+    text = _line_of(result.history, line)
+    if first.line is not None:
+        return f"{result.history}:{line}: the spec ({judgement.claimed}) cannot explain {text}"
+    subject = f"msg {first.message}" if first.message >= 0 else "an unknown body"
+    return f"{result.history}:{line}: {subject}: {first.reason}; its last event: {text}"
+
+
+def _line_of(path: Path, number: int) -> str:
+    with open(path, encoding="utf-8") as file:
+        for current, text in enumerate(file, 1):
+            if current == number:
+                return text.strip()
+    return "(beyond the end of the file)"
 
 
 def row(result: RunResult) -> tuple[str, ...]:

@@ -38,6 +38,8 @@ class RunSpec:
     down_s: float = 0.5
     cycles: int | None = None
     quiet_s: float = 3.0  # the drain ends after this long with nothing new
+    replication_delay_s: float = 0.0  # hold each push from master to slave this long (a slow link)
+    process_s: float = 0.0  # the consumer's business step takes this long per message
     drain_limit_s: float = 60.0
 
 
@@ -71,9 +73,9 @@ def run(spec: RunSpec, label: str, make_target: TargetFactory, directory: Path, 
     net: NetFaults | None = None
     close_net: Callable[[], None] = lambda: None
     route: Route = lambda link, address: address
-    if any(kind in NET_FAULTS for kind in spec.faults):
+    if any(kind in NET_FAULTS for kind in spec.faults) or spec.replication_delay_s:
         if make_net is None:
-            return RunResult(label, None, None, None, "network faults need the TCP proxy (conformance/netproxy.py)")
+            return RunResult(label, None, None, None, "network faults and a slow replication link need the TCP proxy (conformance/netproxy.py)")
         route, net, close_net = make_net()
     target = make_target(directory / "nodes", any(kind in POWER_FAULTS for kind in spec.faults))
     history_path = directory / "history.ndjson"
@@ -84,6 +86,8 @@ def run(spec: RunSpec, label: str, make_target: TargetFactory, directory: Path, 
         except FaultUnavailable as unavailable:
             shutil.rmtree(directory, ignore_errors=True)
             return RunResult(label, None, None, None, str(unavailable))
+        if net is not None and spec.replication_delay_s:
+            net.slow_replication(spec.replication_delay_s)
         injected = asyncio.run(_drive(spec, target, history, net, label, progress))
     finally:
         history.close()
@@ -102,7 +106,7 @@ def run(spec: RunSpec, label: str, make_target: TargetFactory, directory: Path, 
 
 
 async def _drive(spec: RunSpec, target: Target, history: History, net: NetFaults | None, label: str, progress: bool) -> int:
-    workload = Workload(target, WorkloadSpec(spec.producers, spec.messages, spec.duration_s, Resend.of(spec.config)), history)
+    workload = Workload(target, WorkloadSpec(spec.producers, spec.messages, spec.duration_s, Resend.of(spec.config), spec.process_s), history)
     workload.start_consumer()
     stop = asyncio.Event()
     scheduler = FaultScheduler(target, workload, history, Schedule(spec.faults, spec.interval_s, spec.down_s, spec.cycles), net)

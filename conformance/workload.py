@@ -66,6 +66,7 @@ class WorkloadSpec:
     messages: int  # at most this many messages in all
     duration_s: float  # no new message after this
     resend: Resend
+    process_s: float = 0.0  # how long the consumer's business step takes per message
 
 
 class Workload:
@@ -129,7 +130,10 @@ class Workload:
     def _business_step(self, generation: int, delivery: Delivery) -> bool:
         """Process the message (remember it) and log its delivery and result together, as
         the spec's consumer takes them in one step; always a success. A consumer that has
-        crashed logs nothing more (its `generation` is over)."""
+        crashed logs nothing more (its `generation` is over). The step takes `process_s`:
+        a consumer slower than its producers lags behind them, as a real application can."""
+        if self.spec.process_s:
+            time.sleep(self.spec.process_s)
         message = message_of(delivery.body)
         deliver = {"msg": -1 if message is None else message, "queue": delivery.queue, "offset": delivery.offset}
         if message is None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import pytest
+
 from noloss.model_check.check import check
 from noloss.model_check.explore import explore
 from noloss.model_check.render import steps_json
@@ -25,6 +27,7 @@ def test_each_argument_prints_as_reports_print_it() -> None:
     assert str(Action("master", "flush", None)) == "master flush"
 
 
+@pytest.mark.slow
 def test_every_kind_of_action_has_one_argument_type() -> None:
     """Explored both ways, with failures, retries and every fault: (actor, verb) fixes the type."""
     config = preset("rocketmq-default").with_settings({"consumerMayFail": "true", "messages": "1", "checkStatus": "true"})

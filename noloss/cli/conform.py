@@ -17,6 +17,7 @@ from typing import Any
 
 from noloss.cli.check import add_model_arguments, config_from
 from noloss.cli.errors import EXIT_OK, EXIT_VIOLATED, UsageError
+from noloss.spec.config import Config, preset
 
 # --target -> its module in conformance/targets/ (settings_of, supports, factory).
 TARGETS = {"reference": "reference", "redis": "redis_streams", "nats": "nats_jetstream", "rabbitmq": "rabbitmq", "rabbitmq-classic": "rabbitmq_classic"}
@@ -33,6 +34,8 @@ def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
     conform.add_argument("--producers", type=_positive("--producers"), default=8)
     conform.add_argument("--max-messages", type=_positive("--max-messages"), default=1_000_000, help="stop sending after this many")
     conform.add_argument("--interval", type=_duration, default=2.0, help="time between two faults (default 2s)")
+    conform.add_argument("--replication-delay", type=_duration, default=0.0, help="hold each push from master to slave this long (a slow replication link; 300ms)")
+    conform.add_argument("--process-time", type=_duration, default=0.0, help="how long the consumer's business step takes per message (a lagging consumer; 2ms)")
     conform.add_argument("--out", required=True, help="directory for the runs; a failing run's history stays here")
     conform.set_defaults(run=run_conform)
 
@@ -53,10 +56,18 @@ def _positive(option: str) -> Any:
     return parse
 
 
+def claimed_name(name: str, config: Config) -> str:
+    """What the target claims, for the report: the preset, and each knob the files or --set
+    changed from it (`sync-flush-async-master with rocketmqVersion=5.3`)."""
+    base = preset(name).settings()
+    changed = [f"{knob}={value}" for knob, value in config.settings().items() if base[knob] != value]
+    return f"{name} with {', '.join(changed)}" if changed else name
+
+
 def run_conform(args: argparse.Namespace) -> int:
     from noloss.conformance.faults import parse_faults
     from noloss.conformance.net import proxies
-    from noloss.conformance.report import table
+    from noloss.conformance.report import first_unexplained, table
     from noloss.conformance.run import RunResult, RunSpec, run
     from noloss.spec.config import ConfigError
 
@@ -77,15 +88,21 @@ def run_conform(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {args.out}: {error.strerror}") from None
     results = []
     nodes = getattr(target, "NODES", ("master", "slave"))
+    if args.replication_delay and "slave" not in nodes:
+        raise UsageError(f"--replication-delay: the {args.target} target runs one node: there is no replication link to slow")
     for kind in kinds:
         if kind in NEEDS_SLAVE and "slave" not in nodes:
             results.append(RunResult(kind, None, None, None, f"the {args.target} target runs one node: no slave to fault"))
             print(f"noloss conform: {kind}: the {args.target} target runs one node; running the other faults", file=sys.stderr)
             continue
-        spec = RunSpec(args.preset, config, (kind,), args.producers, args.max_messages, args.duration, args.interval)
+        spec = RunSpec(claimed_name(args.preset, config), config, (kind,), args.producers, args.max_messages, args.duration, args.interval, replication_delay_s=args.replication_delay, process_s=args.process_time)
         result = run(spec, kind, target.factory(config), out / kind, proxies)
         if result.unavailable is not None:
             print(f"noloss conform: {kind}: {result.unavailable}; running the other faults", file=sys.stderr)
         results.append(result)
     print(table(results))
+    for result in results:
+        where = first_unexplained(result)
+        if where is not None:
+            print(f"{result.label}: first unexplained event: {where}")
     return EXIT_OK if all(r.ok for r in results) else EXIT_VIOLATED

@@ -14,6 +14,11 @@ from noloss.conformance.targets.base import Target
 from noloss.spec.config import Config, preset
 
 
+# A run with `cycles` ends once they are done; its duration is only a cap, generous because
+# a broker that boots slowly (RabbitMQ: 10-20 s per restart on two busy cores) needs it.
+CAP_S = 180.0
+
+
 def require(binary: str) -> None:
     """Skip the test (one line) when the broker's binary is not installed."""
     if shutil.which(binary) is None:
@@ -35,3 +40,13 @@ def assert_nothing_lost(result: RunResult, faults: int = 1) -> None:
     assert result.counts.lost == 0, result.counts.lost_messages
     assert result.counts.unexpected == 0
     assert result.judgement.ok, result.judgement.failures[:3]
+
+
+def assert_lost_and_explained_by(result: RunResult, knob: str, value: str) -> None:
+    """`result` lost acknowledged messages, its judgement failed, and the nearest preset that
+    explains it has `knob` at `value` (the weaker setting the target really behaves as)."""
+    assert result.counts is not None and result.judgement is not None, result.unavailable
+    assert result.counts.lost > 0
+    assert not result.judgement.ok
+    assert result.judgement.explained_by is not None, result.judgement.failures[:3]
+    assert getattr(preset(result.judgement.explained_by), knob) == value, result.judgement.explained_by

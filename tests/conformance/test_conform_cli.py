@@ -3,11 +3,14 @@ prints its progress on stderr and the table on stdout."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from noloss.cli import main
+from noloss.cli.conform import claimed_name
+from noloss.spec.config import preset
 
 
 @pytest.mark.parametrize(
@@ -21,6 +24,8 @@ from noloss.cli import main
         (["--set", "flushDiskType=SOMETIMES"], "bad value 'SOMETIMES' for flushDiskType"),
         (["--messages", "3"], "--messages: conform checks each message on its own"),
         (["--preset", "nope"], "unknown preset 'nope'"),
+        (["--process-time", "0ms"], "not a duration: '0ms'"),
+        (["--target", "nats", "--preset", "rocketmq-default", "--replication-delay", "300ms"], "the nats target runs one node: there is no replication link"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -50,3 +55,10 @@ def test_a_short_run_prints_a_row_per_fault_kind_and_exits_0(tmp_path: Path, cap
     assert cells[0] == "slave-kill" and int(cells[1]) >= 1 and int(cells[4]) == 0
     assert "behaviour of sync-flush-async-master" in row
     assert "conform slave-kill:" in err
+
+
+def test_the_claim_names_the_preset_and_every_knob_changed_from_it() -> None:
+    strict = preset("strict")
+    assert claimed_name("strict", strict) == "strict"
+    changed = dataclasses.replace(strict, rocketmqVersion="5.3", inSyncReplicas=2)
+    assert claimed_name("strict", changed) == "strict with inSyncReplicas=2, rocketmqVersion=5.3"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from noloss.conformance.run import RunSpec, run
 from noloss.conformance.targets import reference
 from noloss.spec.config import preset
@@ -12,6 +14,7 @@ from noloss.spec.config import preset
 PRESET = "sync-flush-async-master"
 
 
+@pytest.mark.slow
 def test_one_master_kill_loses_nothing_and_the_history_is_a_behaviour_of_the_preset(tmp_path: Path) -> None:
     config = preset(PRESET)
     spec = RunSpec(PRESET, config, ("kill",), producers=2, messages=100_000, duration_s=20, interval_s=0.7, down_s=0.3, cycles=1, quiet_s=2)

@@ -4,9 +4,13 @@ explains a failing history."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from noloss.conformance.judge import Index, count, judge, project
+from noloss.conformance.report import first_unexplained
+from noloss.conformance.run import RunResult
 from noloss.conformance.workload import Resend
 from noloss.spec.config import preset
 
@@ -130,3 +134,23 @@ def test_a_network_fault_armed_just_before_a_message_may_hit_it() -> None:
     history = [fault("net", "dup"), send(0), *consumed(0, 0), *consumed(0, 1), status(0)]
     assert judge(history, "strict", STRICT).ok
     assert not judge(history[1:], "strict", STRICT).ok
+
+
+def _failed_run(tmp_path: Path, history: list[dict[str, Any]], claimed: str) -> RunResult:
+    path = tmp_path / "history.ndjson"
+    path.write_text("".join(json.dumps(record) + "\n" for record in history))
+    return RunResult("kill", count(history, Resend.of(preset(claimed))), judge(history, claimed, preset(claimed)), path)
+
+
+def test_the_first_unexplained_event_is_printed_with_its_history_line(tmp_path: Path) -> None:
+    # Message 1's status cannot happen under rocketmq-default; message 0, failing at line 6
+    # only, is reported after it although it has the lower number.
+    history = [send(1), status(1, "FLUSH_DISK_TIMEOUT"), *consumed(1), send(0), status(0, "FLUSH_DISK_TIMEOUT")]
+    where = first_unexplained(_failed_run(tmp_path, history, "rocketmq-default"))
+    assert where == f'{tmp_path / "history.ndjson"}:2: the spec (rocketmq-default) cannot explain {json.dumps(status(1, "FLUSH_DISK_TIMEOUT"))}'
+
+
+def test_a_message_never_delivered_is_reported_at_its_last_event(tmp_path: Path) -> None:
+    history = [send(0), status(0), *consumed(0), send(1), status(1, offset=1)]
+    where = first_unexplained(_failed_run(tmp_path, history, "strict"))
+    assert where == f"{tmp_path / 'history.ndjson'}:6: msg 1: the spec would still deliver it, the target never did; its last event: {json.dumps(status(1, offset=1))}"

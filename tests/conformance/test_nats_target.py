@@ -9,7 +9,7 @@ import pytest
 
 from noloss.conformance.targets import nats_jetstream
 from noloss.spec.config import ConfigError, preset
-from tests.conformance.real_broker_runs import assert_nothing_lost, require, small_run
+from tests.conformance.real_broker_runs import CAP_S, assert_nothing_lost, require, small_run
 
 
 def test_nats_2_9_cannot_claim_a_sync_flush() -> None:
@@ -23,4 +23,4 @@ def test_nats_2_9_cannot_claim_a_sync_flush() -> None:
 @pytest.mark.parametrize("kind", ["kill", "consumer-crash"])
 def test_jetstream_keeps_every_acknowledged_message_through_kills(tmp_path: Path, kind: str) -> None:
     require("nats-server")
-    assert_nothing_lost(small_run("rocketmq-default", kind, nats_jetstream.factory, tmp_path, cycles=3, duration_s=10), faults=3)
+    assert_nothing_lost(small_run("rocketmq-default", kind, nats_jetstream.factory, tmp_path, cycles=3, duration_s=CAP_S), faults=3)

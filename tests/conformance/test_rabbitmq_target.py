@@ -11,7 +11,7 @@ import pytest
 from noloss.conformance.run import TargetFactory
 from noloss.conformance.targets import rabbitmq
 from noloss.spec.config import Config, ConfigError, preset
-from tests.conformance.real_broker_runs import assert_nothing_lost, require, small_run
+from tests.conformance.real_broker_runs import CAP_S, assert_nothing_lost, require, small_run
 
 SERVER = rabbitmq.SERVER
 
@@ -36,4 +36,4 @@ def test_one_rabbitmq_node_claims_neither_async_flush_nor_sync_master() -> None:
 @pytest.mark.parametrize("kind", ["kill", "consumer-crash"])
 def test_rabbitmq_keeps_every_confirmed_message(tmp_path: Path, kind: str, make: Callable[[Config], TargetFactory]) -> None:
     require(SERVER)
-    assert_nothing_lost(small_run("sync-flush-async-master", kind, make, tmp_path, cycles=2, duration_s=10), faults=2)
+    assert_nothing_lost(small_run("sync-flush-async-master", kind, make, tmp_path, cycles=2, duration_s=CAP_S), faults=2)

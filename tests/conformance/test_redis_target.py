@@ -10,7 +10,7 @@ import pytest
 
 from noloss.conformance.run import RunSpec, run
 from noloss.conformance.targets import redis_streams
-from tests.conformance.real_broker_runs import assert_nothing_lost, require, small_run
+from tests.conformance.real_broker_runs import CAP_S, assert_nothing_lost, require, small_run
 
 
 def make(config: Any) -> Any:
@@ -36,7 +36,7 @@ def test_the_presets_map_onto_appendfsync_and_wait() -> None:
 @pytest.mark.parametrize("kind", ["kill", "slave-kill", "consumer-crash"])
 def test_strict_redis_keeps_every_acknowledged_message(tmp_path: Path, kind: str) -> None:
     require("redis-server")
-    assert_nothing_lost(small_run("strict", kind, make, tmp_path, cycles=3, duration_s=10), faults=3)
+    assert_nothing_lost(small_run("strict", kind, make, tmp_path, cycles=3, duration_s=CAP_S), faults=3)
 
 
 def power_loss_run(tmp_path: Path, claimed: str, settle: bool) -> Any:

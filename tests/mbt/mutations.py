@@ -1,12 +1,13 @@
-"""One broker behaviour flipped at a time, for the mutation tests: each is a monkeypatch."""
+"""One broker or client behaviour flipped at a time, for the mutation tests: each is a monkeypatch."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pytest
 
 from noloss.reference import messages as m
+from noloss.reference.client import AsyncConsumer, Message
 from noloss.reference.core_master import MasterCore
 from noloss.conformance.sim_consumer import SimConsumer
 
@@ -46,6 +47,26 @@ def commit_before_process(monkeypatch: pytest.MonkeyPatch) -> None:
         self._commit(self.work.queue, self.work.offset)
 
     monkeypatch.setattr(SimConsumer, "pull", pull)
+
+
+def client_commit_before_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reference client's consumer commits each message's offset to the broker before its
+    listener runs (commitBeforeProcess): a consumer that dies in between has committed a
+    message it never processed. For real-process runs (the simulation's consumer is
+    `commit_before_process`)."""
+
+    async def process(self: AsyncConsumer, topic: str, batch: Sequence[Message], next_offset: int) -> None:
+        for message in batch:
+            if self._stopping.is_set():
+                return
+            self.committed[topic] = message.queue_offset + 1
+            await self.persist_offsets()
+            async with self._lock:
+                await self._handle(message)
+                self.processed += 1
+        self.committed[topic] = next_offset
+
+    monkeypatch.setattr(AsyncConsumer, "_process", process)
 
 
 MUTATIONS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {

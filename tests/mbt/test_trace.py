@@ -1,5 +1,14 @@
 """`noloss trace-check`: a valid trace, an invalid one, bad input; and the reference broker's
-own traces (sim-trace) are behaviours of the spec."""
+traces in simulation (sim-trace) are behaviours of the spec.
+
+What these traces can show: the hand-written ones test the checker. The sim-trace ones come
+from conformance/world.py, which drives the broker's cores one spec action at a time (the
+spec picks each step, and faults are the spec's), so they can only fail where the cores and
+the spec disagree inside those steps: close to circular. The trace-check that is not
+circular is in tests/conformance: real `noloss broker` processes and real clients under
+real faults, a history no spec step produced, judged by the spec; and each broker or
+client mutation rejected there on such a history (test_mutations_caught.py).
+"""
 
 from __future__ import annotations
 

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 
 def _alive(pid: int) -> bool:
     """Running (a zombie waiting to be reaped has exited, so it counts as gone)."""
@@ -20,6 +22,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_nodes_exit_when_the_cluster_process_is_killed(tmp_path: Path) -> None:
     argv = [sys.executable, "-m", "noloss", "cluster", "--preset", "rocketmq-default", "--data-dir", str(tmp_path)]
     argv += ["--master-port", "0", "--slave-port", "0"]

@@ -1,0 +1,91 @@
+"""Trace-check on real processes catches each broker mutation of tests/mbt/mutations.py.
+
+The traces of tests/mbt/test_trace.py come from the simulation, which is built from the
+spec's own steps. Here the history is what real clients saw of real `noloss broker`
+processes under real faults (conformance/run.py), and it is judged by the spec one message
+at a time (conformance/judge.py). Each test runs the same workload and faults twice: with a
+mutated broker (or client), whose judgement must fail, printing the first event the spec
+cannot explain with its `history:line`; and unmutated, whose judgement must pass.
+The same runs from the command line: docs/conform.md, "Mutations caught".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from noloss.conformance.net import proxies
+from noloss.conformance.report import first_unexplained
+from noloss.conformance.run import RunResult, RunSpec, run
+from noloss.conformance.targets import reference
+from noloss.spec.config import ASYNC_FLUSH, ASYNC_MASTER, preset
+from tests.conformance.mutant_broker import mutate
+from tests.conformance.real_broker_runs import assert_lost_and_explained_by
+
+
+def mutated_and_plain(spec: RunSpec, mutation: str, tmp_path: Path) -> tuple[RunResult, RunResult]:
+    """`spec` run with `mutation` applied (in this process and in every node), then without."""
+    results = []
+    for label in (mutation, "plain"):
+        patch = mutate(mutation) if label == mutation else None
+        try:
+            result = run(spec, label, reference.factory(spec.config), tmp_path / label, proxies, progress=False)
+        finally:
+            if patch is not None:
+                patch.undo()
+        if result.unavailable is not None:
+            pytest.skip(result.unavailable)
+        assert result.counts is not None and result.judgement is not None
+        assert result.faults_injected == (spec.cycles or 0)
+        results.append(result)
+    mutated, plain = results
+    assert mutated.counts is not None and mutated.counts.lost > 0
+    assert mutated.judgement is not None and not mutated.judgement.ok
+    where = first_unexplained(mutated)
+    print(f"{mutation}: first unexplained event: {where}")
+    assert where is not None and where.startswith(f"{mutated.history}:")
+    assert mutated.history is not None and mutated.history.exists()
+    assert plain.judgement is not None
+    assert plain.judgement.ok, (plain.history, plain.judgement.failures[:3])
+    return mutated, plain
+
+
+@pytest.mark.slow
+def test_reply_before_fsync_is_rejected_under_power_loss(tmp_path: Path) -> None:
+    """SYNC_FLUSH's SEND_OK promises the message is on disk: a master that answers before
+    its fsync loses acknowledged messages to a power cut. The plain broker's judgement
+    passes; its counts may still show the loss RocketMQ <= 5.2's write-position dispatch
+    allows, which the judge explains with two messages (docs/conform.md)."""
+    claimed = "sync-flush-async-master"
+    spec = RunSpec(claimed, preset(claimed), ("power-loss",), producers=4, messages=10**9, duration_s=10**6, interval_s=1.0, down_s=0.3, cycles=2)
+    mutated, _ = mutated_and_plain(spec, "reply_before_fsync", tmp_path)
+    assert_lost_and_explained_by(mutated, "flushDiskType", ASYNC_FLUSH)
+
+
+@pytest.mark.slow
+def test_reply_before_the_slaves_report_is_rejected_when_the_master_is_lost(tmp_path: Path) -> None:
+    """SYNC_MASTER's SEND_OK promises the slave has the message: when the master's disk is
+    lost, the consumer reads on from the slave. A slow replication link makes the slave lag
+    and a slow business step makes the consumer lag, so acknowledged messages are
+    still to be read when the master goes; a master that answers before the slave's report
+    has them only on itself."""
+    spec = RunSpec(
+        "strict", preset("strict"), ("master-disk-loss",), producers=8, messages=10**9, duration_s=10**6,
+        interval_s=2.0, down_s=0.3, cycles=1, replication_delay_s=0.3, process_s=0.002,
+    )
+    mutated, plain = mutated_and_plain(spec, "reply_before_slave_report", tmp_path)
+    assert_lost_and_explained_by(mutated, "brokerRole", ASYNC_MASTER)
+    assert plain.counts is not None and plain.counts.acknowledged > 0 and plain.counts.lost == 0
+
+
+@pytest.mark.slow
+def test_commit_before_processing_is_rejected_under_consumer_crashes(tmp_path: Path) -> None:
+    """The consumer commits each offset before its listener runs: a crash in between loses
+    an acknowledged message the spec (committing after processing) would still deliver."""
+    claimed = "strict"
+    spec = RunSpec(claimed, preset(claimed), ("consumer-crash",), producers=4, messages=10**9, duration_s=10**6, interval_s=1.0, down_s=0.3, cycles=3)
+    mutated, plain = mutated_and_plain(spec, "client_commit_before_process", tmp_path)
+    assert mutated.judgement is not None
+    assert all(failure.line is None for failure in mutated.judgement.failures)
+    assert plain.counts is not None and plain.counts.lost == 0
