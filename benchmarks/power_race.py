@@ -10,8 +10,8 @@ Run: .venv/bin/python benchmarks/power_race.py [--cycles 20] [--preset sync-flus
 Each cycle is one conformance run (conformance/run.py) with one power cut of the master:
 start on empty data directories, send for `--interval` seconds, cut, restart, send on,
 drain, judge. Presets and --set are those of `noloss conform` (so the same measurement
-runs again with e.g. --set rocketmqVersion=5.3 once the broker dispatches up to the
-flushed position). Prints one line per cycle (acknowledged, lost, how many losses the judge
+runs with --set rocketmqVersion=5.3, where the broker dispatches only up to the flushed
+position). Prints one line per cycle (acknowledged, lost, how many losses the judge
 explains as the rewound-queue race, the trace-check verdict), then the totals: cycles that
 lost an acknowledged message, cycles whose judgement failed, and the load average (two
 cores shared with other work: read the figures beside it). A cycle that lost or failed
