@@ -12,6 +12,8 @@ Fault kinds, by what `noloss conform --faults` calls them, and the spec fault ea
   disk-loss        the slave's data directory is wiped; it stays down     slave disk loss
   net-drop         the TCP proxy drops what is in flight on a link        net drop (silent)
   net-dup          the TCP proxy sends a chunk twice                      net dup (silent)
+  failover         the master dies, the slave is promoted, clients follow  none: outside the spec
+                   it; the old master comes back as the new slave
 A disk-lost node never comes back: the spec's disk loss is permanent, so it happens at most
 once per run.
 """
@@ -38,6 +40,7 @@ FAULTS: tuple[str, ...] = (
     "disk-loss",
     "net-drop",
     "net-dup",
+    "failover",
 )
 POWER_FAULTS = frozenset({"power-loss", "slave-power-loss", "both-power-loss"})
 NET_FAULTS = frozenset({"net-drop", "net-dup"})
@@ -91,6 +94,7 @@ class FaultScheduler:
             "disk-loss": self._disk_loss,
             "net-drop": lambda: self._net("drop"),
             "net-dup": lambda: self._net("dup"),
+            "failover": lambda: self.history.log_after(self.target.failover, "fault", node="master", kind="failover"),
         }
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -147,6 +151,7 @@ class FaultScheduler:
             "slave-kill": ("slave",),
             "slave-power-loss": ("slave",),
             "both-power-loss": ("master", "slave"),
+            "failover": ("slave",),  # the old master, now the promoted one's slave
         }.get(kind, ())
         for node in nodes:
             if node not in self._gone:

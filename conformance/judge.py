@@ -67,6 +67,9 @@ from noloss.spec.properties import reachable
 WILDCARD = -1
 """The offset of a projected `deliver`: matches the spec's at any position."""
 NET_KINDS = {"drop": "net-drop", "dup": "net-dup"}
+UNMODELLED = {"failover": "the spec has no failover (a slave promoted to master)"}
+"""Fault kinds a history may show that the spec has no transition for: such a history is
+judged by its counts alone."""
 MAX_STATES = 200_000
 
 
@@ -343,6 +346,7 @@ class Judgement:
     explained_by: str | None  # the nearest weaker preset that explains the history, if any
     shared: tuple[tuple[int, int], ...]  # (lost message, the message at its position that explains the loss)
     projections: int = 0  # distinct one-message projections checked
+    unchecked: str | None = None  # why the spec cannot judge this history at all (UNMODELLED)
 
     @property
     def ok(self) -> bool:
@@ -351,7 +355,11 @@ class Judgement:
 
 def judge(records: Sequence[dict[str, Any]], claimed: str, config: Config) -> Judgement:
     """Check every message against `config`; when some fail, find the preset nearest to it
-    (fewest knobs changed) that explains them all."""
+    (fewest knobs changed) that explains them all. A history with a fault the spec does not
+    model is not checked (`Judgement.unchecked` says why)."""
+    outside = next((UNMODELLED[r["kind"]] for r in records if r["event"] == "fault" and r.get("kind") in UNMODELLED), None)
+    if outside is not None:
+        return Judgement(claimed, (), None, (), 0, outside)
     judge_ = Judge(records)
     failures = judge_.failures(config)
     lost = count(records, Resend.of(config)).lost_messages

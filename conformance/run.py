@@ -76,6 +76,9 @@ def run(spec: RunSpec, label: str, make_target: TargetFactory, directory: Path, 
             return RunResult(label, None, None, None, "network faults need the TCP proxy (conformance/netproxy.py)")
         route, net, close_net = make_net()
     target = make_target(directory / "nodes", any(kind in POWER_FAULTS for kind in spec.faults))
+    if "failover" in spec.faults and not target.promotes:
+        close_net()
+        return RunResult(label, None, None, None, "failover unavailable: the target has no failover")
     history_path = directory / "history.ndjson"
     history = History(history_path)
     try:
