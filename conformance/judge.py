@@ -255,10 +255,14 @@ def _model(config: Config, projection: Projection) -> Model:
     A broker node that dies resets its TCP connections, and what was in flight on them is
     gone; the spec keeps packets in the network across a crash and loses them only by a
     net drop. So each fault of the master (alone or with the slave) also allows one
-    silent net drop: the request or reply its connection was carrying."""
+    silent net drop: the request or reply its connection was carrying. Likewise a chunk the
+    proxy duplicates may repeat part of a frame, and a broker that checks its frames
+    (AMQP) closes the connection: the request or reply is then lost, not doubled, so a
+    net-dup in the window also allows a net drop (within the same budget)."""
     events, net, net_kinds, _ = projection
     node_faults = sum(e[0] == "fault" and e[1] in ("master", "both") for e in events)
-    kinds = {_fault_kind(e) for e in events if e[0] == "fault"} | net_kinds | ({"net-drop"} if node_faults else set())
+    drops = bool(node_faults) or "net-dup" in net_kinds
+    kinds = {_fault_kind(e) for e in events if e[0] == "fault"} | net_kinds | ({"net-drop"} if drops else set())
     faults = sum(e[0] == "fault" for e in events) + net + node_faults
     one = dataclasses.replace(config, messages=len({e[1] for e in events if e[0] == "send"}))
     if not faults:

@@ -250,6 +250,7 @@ class RedisTarget(Target):
         self._nodes = NodeSet(root, power_loss)
         self._port: dict[str, int] = {}  # by process name
         self._role = {"master": "master", "slave": "slave"}  # role -> process name
+        self._rejoining = False  # the old primary's restart after a failover is still to come
 
     def start(self, route: Route = direct) -> None:
         reason = missing_binary("redis-server")
@@ -286,8 +287,9 @@ class RedisTarget(Target):
         old, new = self._role["master"], self._role["slave"]
         self._nodes.kill(old)
         with redis.Redis(port=self._port[new], socket_timeout=5.0) as client:
-            client.execute_command("REPLICAOF", "NO", "ONE")  # type: ignore[no-untyped-call]
+            client.execute_command("REPLICAOF", "NO", "ONE")
         self._role = {"master": new, "slave": old}
+        self._rejoining = True
         self._nodes.nodes[new].argv = self._argv(new, self.primary_fsync, None)
         self._nodes.nodes[old].argv = self._argv(old, self.replica_fsync, self.route("slave->master", self.address("master")))
 
@@ -323,6 +325,12 @@ class RedisTarget(Target):
     def restart(self, node: str) -> None:
         self._nodes.restart(self._role[node])
         self._await_up(self._role[node])
+        if node == "slave" and self._rejoining:
+            # Sentinel's failover ends once the old primary is reconfigured as a replica;
+            # wait for its link so that a next failover finds a synchronised replica (the
+            # full resync waits out repl-diskless-sync-delay, 5 s, before it starts).
+            wait_until(self.replicating, "the old primary did not replicate the promoted one", 60, self._nodes.root / f"{self._role[node]}.log")
+            self._rejoining = False
 
     def wipe(self, node: str) -> None:
         self._nodes.wipe(self._role[node])

@@ -130,3 +130,10 @@ def test_a_network_fault_armed_just_before_a_message_may_hit_it() -> None:
     history = [fault("net", "dup"), send(0), *consumed(0, 0), *consumed(0, 1), status(0)]
     assert judge(history, "strict", STRICT).ok
     assert not judge(history[1:], "strict", STRICT).ok
+
+
+def test_a_duplicated_chunk_that_breaks_a_frame_loses_the_reply() -> None:
+    # A repeated part of an AMQP frame closes the connection: no reply, the client resends.
+    history = [send(0), fault("net", "dup"), *consumed(0, 0), send(0, 2), status(0, attempt=2), *consumed(0, 1)]
+    assert judge(history, "sync-flush-async-master", preset("sync-flush-async-master")).ok
+    assert not judge([r for r in history if r["event"] != "fault"], "sync-flush-async-master", preset("sync-flush-async-master")).ok
