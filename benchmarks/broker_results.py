@@ -29,7 +29,7 @@ from noloss.conformance.history import read_history
 from noloss.conformance.net import proxies
 from noloss.conformance.report import verdict
 from noloss.conformance.run import RunResult, RunSpec, TargetFactory, run
-from noloss.conformance.targets import nats_jetstream, rabbitmq, redis_streams
+from noloss.conformance.targets import nats_cluster, nats_jetstream, rabbitmq, redis_streams
 from noloss.spec.config import Config, preset
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,10 +37,11 @@ PAGE = REPO / "docs" / "brokers.md"
 EXCERPTS = REPO / "docs" / "broker-histories"
 COUNTEREXAMPLES = REPO / "docs" / "counterexamples"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-SOURCES = ("benchmarks/broker_results.py", "conformance/targets/nodes.py", "conformance/targets/redis_streams.py", "conformance/targets/nats_jetstream.py", "conformance/targets/rabbitmq.py")
+SOURCES = ("benchmarks/broker_results.py", "conformance/targets/nodes.py", "conformance/targets/redis_streams.py", "conformance/targets/nats_jetstream.py", "conformance/targets/nats_cluster.py", "conformance/targets/rabbitmq.py")
 NET_FAULTS = ("net-drop", "net-dup")
 REDIS_FAULTS = ("kill", "power-loss", "slave-kill", "slave-power-loss", "both-power-loss", "consumer-crash", "disk-loss", *NET_FAULTS, "failover")
 ONE_NODE_FAULTS = ("kill", "power-loss", "consumer-crash", *NET_FAULTS)
+R3_FAULTS = ("kill", "power-loss", "slave-kill", "slave-power-loss", "both-power-loss", "consumer-crash", "disk-loss")  # the clients dial any node: no proxy
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ MATRIX = (
     Cell("redis", "everysec-wait", "appendfsync everysec, WAIT 1", "async-flush-sync-master", redis_streams.factory, REDIS_FAULTS),
     Cell("redis", "everysec", "appendfsync everysec", "rocketmq-default", redis_streams.factory, REDIS_FAULTS),
     Cell("nats", "r1", "JetStream file store, R1, 2.9.10 default sync", "rocketmq-default", nats_jetstream.factory, ONE_NODE_FAULTS),
+    Cell("nats", "r3", "JetStream file store, R3 (3 nodes), 2.9.10 default sync", "async-flush-sync-master", nats_cluster.factory, R3_FAULTS),
     Cell("rabbitmq", "quorum", "quorum queue, confirms", "sync-flush-async-master", lambda c: rabbitmq.factory(c, "quorum"), ONE_NODE_FAULTS),
     Cell("rabbitmq", "classic", "durable classic queue, persistent, confirms", "sync-flush-async-master", lambda c: rabbitmq.factory(c, "classic"), ONE_NODE_FAULTS),
 )
@@ -165,7 +167,7 @@ def main() -> int:
             result = one(cell, kind, out)
             rows.append(markdown_row(cell, kind, result))
             print(rows[-1], flush=True)
-    before, rest = page.split(START, 1)
+    before, rest = PAGE.read_text().split(START, 1)  # as it is now: the prose may have been edited meanwhile
     after = rest.split(END, 1)[1]
     PAGE.write_text(before + block(rows) + after)
     print(f"{len(rows)} runs in {time.monotonic() - start:.0f}s; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}", file=sys.stderr)

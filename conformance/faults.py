@@ -118,6 +118,8 @@ class FaultScheduler:
 
     def _node_fault(self, node: str, kind: str, act: Callable[[str], None]) -> None:
         self.history.log_after(lambda: act(node), "fault", node=node, kind=kind)
+        if node == "master" and self.target.elects:
+            self.history.log("fault", node="master", kind="failover")  # the others elect a new master
 
     def _both_power_loss(self) -> None:
         def cut() -> None:

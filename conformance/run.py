@@ -66,7 +66,8 @@ NetFactory = Callable[[], tuple[Route, NetFaults, Callable[[], None]]]
 
 
 def run(spec: RunSpec, label: str, make_target: TargetFactory, directory: Path, make_net: NetFactory | None = None, progress: bool = True) -> RunResult:
-    """One run in `directory`; blocking."""
+    """One run in `directory` (emptied first: nodes must not start on an earlier run's data); blocking."""
+    shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True, exist_ok=True)
     net: NetFaults | None = None
     close_net: Callable[[], None] = lambda: None

@@ -112,6 +112,9 @@ class Target(ABC):
     """The nodes by the spec's names ("master", "slave")."""
     promotes: ClassVar[bool] = False
     """Whether `failover` is implemented (the run reports the fault unavailable otherwise)."""
+    elects: ClassVar[bool] = False
+    """Whether the other nodes elect a new master when the master dies (a Raft cluster):
+    every master fault is then also a failover, outside the spec."""
 
     @abstractmethod
     def start(self, route: Route = direct) -> None:

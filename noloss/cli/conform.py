@@ -19,7 +19,7 @@ from noloss.cli.check import add_model_arguments, config_from
 from noloss.cli.errors import EXIT_OK, EXIT_VIOLATED, UsageError
 
 # --target -> its module in conformance/targets/ (settings_of, supports, factory).
-TARGETS = {"reference": "reference", "redis": "redis_streams", "nats": "nats_jetstream", "rabbitmq": "rabbitmq", "rabbitmq-classic": "rabbitmq_classic"}
+TARGETS = {"reference": "reference", "redis": "redis_streams", "nats": "nats_jetstream", "nats-r3": "nats_cluster", "rabbitmq": "rabbitmq", "rabbitmq-classic": "rabbitmq_classic"}
 NEEDS_SLAVE = frozenset({"slave-kill", "slave-power-loss", "both-power-loss", "disk-loss"})
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m)?$")
 
