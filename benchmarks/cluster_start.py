@@ -7,7 +7,8 @@ restarts nodes several times a run.
 Measured, each from exec to ready:
 * `nats R1`: one `nats-server -js` until its R1 file stream is created (the target's start);
 * `nats R3`: three `nats-server -js` clustered on loopback routes until an R3 file stream
-  is created (a JetStream meta leader elected, the stream's Raft group placed on all three);
+  is created (a JetStream meta leader elected, the stream's Raft group placed on all three:
+  the R3 target's start);
 * `rabbitmq 1 node`: one node until it accepts AMQP and its quorum queue is declared (the
   target's start);
 * `rabbitmq 3 boots`: three nodes booted at once until all accept AMQP (the boots a
@@ -18,29 +19,22 @@ Prints each figure with the machine's load average. Not a test.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import shutil
 import statistics
-import subprocess
 import tempfile
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import nats
-import nats.errors
-import nats.js.errors
-from nats.js.api import StorageType
-
-from noloss.conformance.targets import nats_jetstream, rabbitmq
-from noloss.conformance.targets.nodes import free_port, listening, wait_until
+from noloss.conformance.targets import nats_cluster, nats_jetstream, rabbitmq
+from noloss.conformance.targets.base import Target
 from noloss.spec.config import preset
 
 
-def nats_r1(directory: Path) -> float:
-    target = nats_jetstream.NatsTarget(preset("rocketmq-default"), directory)
+def _start_time(target: Target) -> float:
+    """Seconds for `target.start()` (the target is closed after)."""
     start = time.monotonic()
     try:
         target.start()
@@ -49,53 +43,16 @@ def nats_r1(directory: Path) -> float:
         target.close()
 
 
-async def _create_r3_stream(port: int, timeout_s: float = 120.0) -> None:
-    client = await nats.connect(f"nats://127.0.0.1:{port}", connect_timeout=2)
-    deadline = time.monotonic() + timeout_s
-    try:
-        while True:
-            try:
-                await client.jetstream().add_stream(name="R3", subjects=["r3"], storage=StorageType.FILE, num_replicas=3)
-                return
-            except (nats.js.errors.Error, nats.errors.NoRespondersError, nats.errors.TimeoutError):
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.2)
-    finally:
-        await client.close()
+def nats_r1(directory: Path) -> float:
+    return _start_time(nats_jetstream.NatsTarget(preset("rocketmq-default"), directory))
 
 
 def nats_r3(directory: Path) -> float:
-    clients = [free_port() for _ in range(3)]
-    routes = [free_port() for _ in range(3)]
-    route_urls = ",".join(f"nats-route://127.0.0.1:{port}" for port in routes)
-    processes = []
-    start = time.monotonic()
-    try:
-        for n in range(3):
-            data = directory / f"n{n}"
-            data.mkdir()
-            argv = ["nats-server", "-a", "127.0.0.1", "-p", str(clients[n]), "-js", "-sd", str(data), "-n", f"n{n}", "--cluster_name", "noloss", "--cluster", f"nats://127.0.0.1:{routes[n]}", "--routes", route_urls]
-            with open(directory / f"n{n}.log", "wb") as log:
-                processes.append(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT))
-        for port in clients:
-            wait_until(lambda: listening(port), "nats-server did not start", 60)
-        asyncio.run(_create_r3_stream(clients[0]))
-        return time.monotonic() - start
-    finally:
-        for process in processes:
-            process.kill()
-            process.wait()
+    return _start_time(nats_cluster.NatsClusterTarget(preset("async-flush-sync-master"), directory))
 
 
 def rabbitmq_one(directory: Path) -> float:
-    target = rabbitmq.RabbitTarget(preset("sync-flush-async-master"), directory)
-    start = time.monotonic()
-    try:
-        target.start()
-        return time.monotonic() - start
-    finally:
-        target.close()
+    return _start_time(rabbitmq.RabbitTarget(preset("sync-flush-async-master"), directory))
 
 
 def rabbitmq_three_boots(directory: Path) -> float:

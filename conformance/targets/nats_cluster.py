@@ -29,10 +29,9 @@ from pathlib import Path
 
 import nats.errors
 import nats.js.errors
-from nats.js.api import StorageType
 
 from noloss.conformance.targets.base import FaultUnavailable, Handler, Route, Target, TargetConsumer, TargetProducer, direct
-from noloss.conformance.targets.nats_jetstream import _NETWORK_ERRORS, STREAM, SUBJECT, NatsConsumer, NatsProducer, _connect
+from noloss.conformance.targets.nats_jetstream import _NETWORK_ERRORS, STREAM, NatsConsumer, NatsProducer, _connect, create_stream
 from noloss.conformance.targets.nodes import NodeSet, free_port, listening, missing_binary, wait_until
 from noloss.conformance.targets.reference import supports
 from noloss.spec.config import SYNC_FLUSH, SYNC_MASTER, Config, ConfigError
@@ -85,7 +84,7 @@ class NatsClusterTarget(Target):
             self._nodes.launch(member, argv)
         for member in MEMBERS:
             self._await_up(member)
-        asyncio.run(self._create_stream())
+        asyncio.run(create_stream(self._addresses(), replicas=3, timeout_s=START_TIMEOUT_S))
         for member in MEMBERS:
             self._nodes.settle(member, files=True)  # as the one-node target: the stream's new files
 
@@ -95,22 +94,6 @@ class NatsClusterTarget(Target):
 
     def _addresses(self) -> str:
         return ",".join(f"127.0.0.1:{self._client_port[member]}" for member in MEMBERS)
-
-    async def _create_stream(self) -> None:
-        """Create the R3 stream, retrying while the cluster elects its meta leader."""
-        client = await _connect(self._addresses())
-        deadline = asyncio.get_running_loop().time() + START_TIMEOUT_S
-        try:
-            while True:
-                try:
-                    await client.jetstream().add_stream(name=STREAM, subjects=[SUBJECT], storage=StorageType.FILE, num_replicas=3)
-                    return
-                except (nats.js.errors.Error, nats.errors.NoRespondersError, nats.errors.TimeoutError):
-                    if asyncio.get_running_loop().time() > deadline:
-                        raise
-                    await asyncio.sleep(0.2)
-        finally:
-            await client.close()
 
     async def _leader(self, timeout_s: float = 10.0) -> str | None:
         """The stream's leader now, from any node that answers (retried through an election);
