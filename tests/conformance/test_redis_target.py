@@ -80,7 +80,7 @@ def test_a_sentinel_style_failover_keeps_every_message_the_replica_confirmed(tmp
     """WAIT 1 returns 1 only once the replica has the entry, so promoting the replica loses
     no acknowledged message; the run is judged by its counts (the spec has no failover)."""
     require("redis-server")
-    result = small_run("strict", "failover", make, tmp_path, cycles=2, duration_s=8)
+    result = small_run("strict", "failover", make, tmp_path, cycles=2, duration_s=16)  # each failover waits ~5 s for the resync
     assert_nothing_lost(result, faults=2)
     assert result.judgement is not None and result.judgement.unchecked is not None
 
