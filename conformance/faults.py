@@ -13,6 +13,8 @@ Fault kinds, by what `noloss conform --faults` calls them, and the spec fault ea
   master-disk-loss the master's data directory is wiped; it stays down    master disk loss
   net-drop         the TCP proxy drops what is in flight on a link        net drop (silent)
   net-dup          the TCP proxy sends a chunk twice                      net dup (silent)
+  failover         the master dies, the slave is promoted, clients follow  none: outside the spec
+                   it; the old master comes back as the new slave
 A disk-lost node never comes back: the spec's disk loss is permanent, so it happens at most
 once per run. A lost machine takes with it what its kernel had not yet put on the wire, so
 when the links go through the TCP proxy, a disk loss also cuts the node's connections
@@ -42,6 +44,7 @@ FAULTS: tuple[str, ...] = (
     "master-disk-loss",
     "net-drop",
     "net-dup",
+    "failover",
 )
 POWER_FAULTS = frozenset({"power-loss", "slave-power-loss", "both-power-loss"})
 NET_FAULTS = frozenset({"net-drop", "net-dup"})
@@ -103,6 +106,7 @@ class FaultScheduler:
             "master-disk-loss": lambda: self._disk_loss("master"),
             "net-drop": lambda: self._net("drop"),
             "net-dup": lambda: self._net("dup"),
+            "failover": lambda: self.history.log_after(self.target.failover, "fault", node="master", kind="failover"),
         }
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -126,6 +130,8 @@ class FaultScheduler:
 
     def _node_fault(self, node: str, kind: str, act: Callable[[str], None]) -> None:
         self.history.log_after(lambda: act(node), "fault", node=node, kind=kind)
+        if node == "master" and self.target.elects:
+            self.history.log("fault", node="master", kind="failover")  # the others elect a new master
 
     def _both_power_loss(self) -> None:
         def cut() -> None:
@@ -161,6 +167,7 @@ class FaultScheduler:
             "slave-kill": ("slave",),
             "slave-power-loss": ("slave",),
             "both-power-loss": ("master", "slave"),
+            "failover": ("slave",),  # the old master, now the promoted one's slave
         }.get(kind, ())
         for node in nodes:
             if node not in self._gone:

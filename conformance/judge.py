@@ -67,6 +67,9 @@ from noloss.spec.properties import reachable
 WILDCARD = -1
 """The offset of a projected `deliver`: matches the spec's at any position."""
 NET_KINDS = {"drop": "net-drop", "dup": "net-dup"}
+UNMODELLED = {"failover": "the spec has no failover (a slave promoted to master)"}
+"""Fault kinds a history may show that the spec has no transition for: such a history is
+judged by its counts alone."""
 MAX_STATES = 200_000
 
 
@@ -253,10 +256,14 @@ def _model(config: Config, projection: Projection) -> Model:
     A broker node that dies resets its TCP connections, and what was in flight on them is
     gone; the spec keeps packets in the network across a crash and loses them only by a
     net drop. So each fault of the master (alone or with the slave) also allows one
-    silent net drop: the request or reply its connection was carrying."""
+    silent net drop: the request or reply its connection was carrying. Likewise a chunk the
+    proxy duplicates may repeat part of a frame, and a broker that checks its frames
+    (AMQP) closes the connection: the request or reply is then lost, not doubled, so a
+    net-dup in the window also allows a net drop (within the same budget)."""
     events, net, net_kinds, _ = projection
     node_faults = sum(e[0] == "fault" and e[1] in ("master", "both") for e in events)
-    kinds = {_fault_kind(e) for e in events if e[0] == "fault"} | net_kinds | ({"net-drop"} if node_faults else set())
+    drops = bool(node_faults) or "net-dup" in net_kinds
+    kinds = {_fault_kind(e) for e in events if e[0] == "fault"} | net_kinds | ({"net-drop"} if drops else set())
     faults = sum(e[0] == "fault" for e in events) + net + node_faults
     one = dataclasses.replace(config, messages=len({e[1] for e in events if e[0] == "send"}))
     if not faults:
@@ -366,6 +373,7 @@ class Judgement:
     explained_by: str | None  # the nearest weaker preset that explains the history, if any
     shared: tuple[tuple[int, int], ...]  # (lost message, the message at its position that explains the loss)
     projections: int = 0  # distinct one-message projections checked
+    unchecked: str | None = None  # why the spec cannot judge this history at all (UNMODELLED)
 
     @property
     def ok(self) -> bool:
@@ -380,7 +388,11 @@ class Judgement:
 
 def judge(records: Sequence[dict[str, Any]], claimed: str, config: Config) -> Judgement:
     """Check every message against `config`; when some fail, find the preset nearest to it
-    (fewest knobs changed) that explains them all."""
+    (fewest knobs changed) that explains them all. A history with a fault the spec does not
+    model is not checked (`Judgement.unchecked` says why)."""
+    outside = next((UNMODELLED[r["kind"]] for r in records if r["event"] == "fault" and r.get("kind") in UNMODELLED), None)
+    if outside is not None:
+        return Judgement(claimed, (), None, (), 0, outside)
     judge_ = Judge(records)
     failures = judge_.failures(config)
     lost = count(records, Resend.of(config)).lost_messages

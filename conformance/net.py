@@ -30,11 +30,13 @@ class ProxyNet:
         self._rng = random.Random(seed)
 
     def route(self, link: str, address: str) -> str:
-        """The address to dial for `link`: its proxy's (one proxy per link)."""
+        """The address to dial for `link`: its proxy's (one proxy per link). When the link's
+        end has moved (a failover), the proxy's next connections go to `address`."""
         proxy = self._proxies.get(link)
         if proxy is None:
             proxy = self._proxies[link] = FaultyProxy(parse_address(address), name=link)
             proxy.start()
+        proxy.upstream = parse_address(address)
         host, port = proxy.address
         return f"{host}:{port}"
 

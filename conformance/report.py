@@ -16,6 +16,8 @@ def verdict(result: RunResult) -> str:
         return "unavailable"
     judgement = result.judgement
     assert judgement is not None
+    if judgement.unchecked is not None:
+        return f"not checked: {judgement.unchecked}; counts only"
     if judgement.ok:
         text = f"behaviour of {judgement.claimed}"
         if judgement.shared:

@@ -68,7 +68,8 @@ NetFactory = Callable[[], tuple[Route, NetFaults, Callable[[], None]]]
 
 
 def run(spec: RunSpec, label: str, make_target: TargetFactory, directory: Path, make_net: NetFactory | None = None, progress: bool = True) -> RunResult:
-    """One run in `directory`; blocking."""
+    """One run in `directory` (emptied first: nodes must not start on an earlier run's data); blocking."""
+    shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True, exist_ok=True)
     net: NetFaults | None = None
     close_net: Callable[[], None] = lambda: None
@@ -78,6 +79,9 @@ def run(spec: RunSpec, label: str, make_target: TargetFactory, directory: Path, 
             return RunResult(label, None, None, None, "network faults and a slow replication link need the TCP proxy (conformance/netproxy.py)")
         route, net, close_net = make_net()
     target = make_target(directory / "nodes", any(kind in POWER_FAULTS for kind in spec.faults))
+    if "failover" in spec.faults and not target.promotes:
+        close_net()
+        return RunResult(label, None, None, None, "failover unavailable: the target has no failover")
     history_path = directory / "history.ndjson"
     history = History(history_path)
     try:

@@ -7,7 +7,8 @@ broker (Redis Streams, NATS JetStream, RabbitMQ, ...) is one module implementing
 - `Target`: the nodes. Each node is started and stopped as a real process; the harness
   asks for a graceful stop, a SIGKILL, a power cut (the node's data directory sits on the
   power-loss filesystem, conformance/faultfs.py), a restart on the same data directory,
-  and a wipe of that directory (disk loss).
+  a wipe of that directory (disk loss), and, where the broker has one, a failover (the
+  slave promoted to master: a fault outside the spec, judged by the counts alone).
 - `TargetProducer`: `send(body)` with the target's own statuses mapped onto the spec's
   four outcomes (`Outcome`). The target's client may retry on its own; it calls
   `on_request` each time a request for the message goes on the wire, so the history
@@ -27,6 +28,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import ClassVar
 
 
 class Outcome(StrEnum):
@@ -108,6 +110,11 @@ class Target(ABC):
 
     nodes: Sequence[str]
     """The nodes by the spec's names ("master", "slave")."""
+    promotes: ClassVar[bool] = False
+    """Whether `failover` is implemented (the run reports the fault unavailable otherwise)."""
+    elects: ClassVar[bool] = False
+    """Whether the other nodes elect a new master when the master dies (a Raft cluster):
+    every master fault is then also a failover, outside the spec."""
 
     @abstractmethod
     def start(self, route: Route = direct) -> None:
@@ -135,6 +142,12 @@ class Target(ABC):
     @abstractmethod
     def wipe(self, node: str) -> None:
         """Delete everything in `node`'s data directory (a down node only): disk loss."""
+
+    def failover(self) -> None:
+        """Take the master down and promote the slave in its place, as the broker's own
+        failover does; clients made before and after dial the new master from then on, and
+        `restart("slave")` brings the old master back as its slave."""
+        raise FaultUnavailable("this target has no failover")
 
     @abstractmethod
     def producer(self) -> TargetProducer:

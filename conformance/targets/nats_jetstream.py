@@ -53,11 +53,33 @@ async def _ignore(error: Exception) -> None:
 
 
 async def _connect(address: str) -> Client:
-    return await nats.connect(f"nats://{address}", allow_reconnect=False, connect_timeout=1, max_reconnect_attempts=0, error_cb=_ignore)
+    """A connection to `address`, or to the first that answers of `HOST:PORT,HOST:PORT,...`
+    (the nodes of a cluster)."""
+    servers = [f"nats://{one}" for one in address.split(",")]
+    return await nats.connect(servers=servers, allow_reconnect=False, connect_timeout=1, max_reconnect_attempts=0, error_cb=_ignore)
+
+
+async def create_stream(address: str, replicas: int, timeout_s: float) -> None:
+    """Create the stream with `replicas` copies through `address` (one node or a list),
+    retrying while JetStream starts up or a cluster elects its metadata leader."""
+    client = await _connect(address)
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    try:
+        while True:
+            try:
+                await client.jetstream().add_stream(name=STREAM, subjects=[SUBJECT], storage=StorageType.FILE, num_replicas=replicas)
+                return
+            except (nats.js.errors.Error, nats.errors.NoRespondersError, nats.errors.TimeoutError):
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+    finally:
+        await client.close()
 
 
 class NatsProducer(TargetProducer):
-    """js.publish on one connection, reconnected by the adapter (each attempt logged)."""
+    """js.publish on one connection, reconnected by the adapter (each attempt logged); to a
+    cluster, `address` lists every node and a reconnection takes any that answers."""
 
     def __init__(self, address: str, retries: int) -> None:
         self._address = address
@@ -158,11 +180,12 @@ class NatsTarget(OneNodeTarget):
     nodes = NODES
     broker = "NATS"
 
-    def __init__(self, config: Config, root: Path, power_loss: bool = False) -> None:
+    def __init__(self, config: Config, root: Path, power_loss: bool = False, settle_files: bool = True) -> None:
         settings_of(config)
         supports(config)
         super().__init__(root, power_loss)
         self.retries = config.retryTimesWhenSendFailed
+        self.settle_files = settle_files  # fsync the stream's files once it is created (NodeSet.settle)
 
     def start(self, route: Route = direct) -> None:
         reason = missing_binary("nats-server")
@@ -174,26 +197,10 @@ class NatsTarget(OneNodeTarget):
         argv = ["nats-server", "-a", "127.0.0.1", "-p", str(self._port), "-js", "-sd", str(self._nodes.data_dir("master")), "-n", f"noloss-{self._port}"]
         self._nodes.launch("master", argv)
         self._await_up()
-        asyncio.run(self._create_stream())
-        # The stream's directories are new and JetStream does not fsync their parents: without
+        asyncio.run(create_stream(self.address("master"), replicas=1, timeout_s=30.0))
+        # JetStream fsyncs neither the stream's new directories nor its metadata file: without
         # this the first power cut loses the whole stream (docs/brokers.md).
-        self._nodes.settle("master")
-
-    async def _create_stream(self, timeout_s: float = 30.0) -> None:
-        """Create the stream, retrying while JetStream is still starting up."""
-        client = await _connect(self.address("master"))
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        try:
-            while True:
-                try:
-                    await client.jetstream().add_stream(name=STREAM, subjects=[SUBJECT], storage=StorageType.FILE, num_replicas=1)
-                    return
-                except (nats.js.errors.NoStreamResponseError, nats.errors.NoRespondersError, nats.errors.TimeoutError):
-                    if asyncio.get_running_loop().time() > deadline:
-                        raise
-                    await asyncio.sleep(0.2)
-        finally:
-            await client.close()
+        self._nodes.settle("master", files=self.settle_files)
 
     def _await_up(self) -> None:
         wait_until(lambda: listening(self._port), "nats-server did not start", 30, self._nodes.root / "master.log")
@@ -213,6 +220,7 @@ class NatsTarget(OneNodeTarget):
 
 
 
-def factory(config: Config) -> Callable[[Path, bool], Target]:
-    """Make NATS targets of `config` for conformance runs."""
-    return lambda root, power_loss: NatsTarget(config, root, power_loss)
+def factory(config: Config, settle_files: bool = True) -> Callable[[Path, bool], Target]:
+    """Make NATS targets of `config` for conformance runs (`settle_files=False` leaves the
+    files JetStream wrote when it created the stream unsynced)."""
+    return lambda root, power_loss: NatsTarget(config, root, power_loss, settle_files)

@@ -114,18 +114,23 @@ class NodeSet:
             backing.mkdir(parents=True, exist_ok=True)
             self._filesystems[name] = self._stack.enter_context(faultfs.PowerLossFS(backing, self.root / name))
 
-    def settle(self, name: str) -> None:
+    def settle(self, name: str, files: bool = False) -> None:
         """fsync every directory under `name`'s data directory, as a journaling filesystem
         commits new directory entries within seconds. A broker that creates its files at
         start-up without fsyncing their parent directory would otherwise lose them all to
         the first power cut (docs/brokers.md: Redis's appendonlydir); `settle` is called
-        once, after start-up, so only what the broker writes under load is on trial."""
-        for directory, _, _ in os.walk(self.data_dir(name)):
-            descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(descriptor)
-            finally:
-                os.close(descriptor)
+        once, after start-up, so only what the broker writes under load is on trial.
+        With `files`, every file's contents too, as the kernel writes dirty pages back
+        within half a minute (vm.dirty_expire_centisecs): a broker that never fsyncs the
+        files it writes at start-up (JetStream's stream metadata) then keeps them, as it
+        would past its first half-minute."""
+        for directory, _, names in os.walk(self.data_dir(name)):
+            for path in [directory, *(os.path.join(directory, n) for n in names if files)]:
+                descriptor = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if path == directory else 0))
+                try:
+                    os.fsync(descriptor)
+                finally:
+                    os.close(descriptor)
 
     def data_dir(self, name: str) -> Path:
         return self.root / name

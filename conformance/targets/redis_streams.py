@@ -15,13 +15,17 @@ The spec's knobs, as Redis settings (docs/brokers.md has the table):
 - a consumer group read with XREADGROUP, XACK after the business step (the commit);
   pending entries of the group's consumer are read again first whenever it (re)connects.
 
-Failover: none. The harness's faults keep the spec's roles (RocketMQ 4.x masters do not
-move): a killed primary is restarted on its own data directory and the replica, still
-`replicaof` it, resynchronises from it, taking the primary's data as it is after the
-restart. Sentinel would instead promote the replica (REPLICAOF NO ONE) and make the old
-primary its replica; that is a different protocol (5.x controller mode), not modelled here.
-While the primary is down the consumer waits: a replica refuses XREADGROUP (it writes the
-group's state).
+Failover, the fault kind `failover` (what Sentinel does, done by the harness): SIGKILL
+the primary, `REPLICAOF NO ONE` on the replica, and from then on every client (producers,
+the consumer, on their next connection) dials the promoted node, as a Sentinel-aware
+client asks Sentinel for the primary's address. The restarted old primary comes back
+`--replicaof` the promoted one (Sentinel reconfigures it so) and resynchronises from it,
+dropping whatever it had that the replica did not. The spec has no failover (RocketMQ 4.x
+masters do not move; 5.x controller mode is not modelled), so a run with it is judged by
+the counts alone. Every other fault keeps the roles: a killed primary restarts on its own
+data directory and the replica, still `replicaof` it, resynchronises from it, taking the
+primary's data as it is after the restart. While the primary is down the consumer waits:
+a replica refuses XREADGROUP (it writes the group's state).
 """
 
 from __future__ import annotations
@@ -78,12 +82,25 @@ class RedisProducer(TargetProducer):
     an attempt that cannot connect counts as one, and `on_request` is called only once the
     connection is up (the request is then on the wire)."""
 
-    def __init__(self, address: str, waits: bool, retries: int) -> None:
-        host, port = _host_port(address)
-        # A bare connection: redis-py's own retries would resend without telling the history.
-        self._connection = aredis.Connection(host=host, port=port, socket_timeout=SEND_TIMEOUT_S, socket_connect_timeout=SEND_TIMEOUT_S, retry=Retry(NoBackoff(), 0))
+    def __init__(self, primary: Callable[[], str], waits: bool, retries: int) -> None:
+        self._primary = primary
+        self._address = primary()
+        self._connection = self._connect_to(self._address)
         self._waits = waits
         self._attempts = 1 + retries
+
+    @staticmethod
+    def _connect_to(address: str) -> aredis.Connection:
+        host, port = _host_port(address)
+        # A bare connection: redis-py's own retries would resend without telling the history.
+        return aredis.Connection(host=host, port=port, socket_timeout=SEND_TIMEOUT_S, socket_connect_timeout=SEND_TIMEOUT_S, retry=Retry(NoBackoff(), 0))
+
+    async def _follow_primary(self) -> None:
+        """Dial the current primary from the next connection on (it moves on failover)."""
+        address = self._primary()
+        if address != self._address:
+            await self._connection.disconnect()
+            self._address, self._connection = address, self._connect_to(address)
 
     async def _call(self, *command: object) -> object:
         await self._connection.send_command(*command)
@@ -96,6 +113,7 @@ class RedisProducer(TargetProducer):
             if time.monotonic() >= deadline:
                 break
             try:
+                await self._follow_primary()
                 await self._connection.connect()  # type: ignore[no-untyped-call]
             except (redis.ConnectionError, redis.TimeoutError, OSError) as error:
                 detail = str(error)
@@ -130,13 +148,26 @@ class RedisConsumer(ThreadedConsumer):
     never processed twice by the same consumer; a crashed consumer forgets them, so its
     successor gets them again from the group's pending list."""
 
-    def __init__(self, address: str, group: str, handler: Handler) -> None:
+    def __init__(self, primary: Callable[[], str], group: str, handler: Handler) -> None:
         super().__init__("redis-consumer")
-        host, port = _host_port(address)
-        self._client = redis.Redis(host=host, port=port, socket_timeout=2.0, socket_connect_timeout=1.0, retry=Retry(NoBackoff(), 0))
+        self._primary = primary
+        self._address = primary()
+        self._client = self._client_of(self._address)
         self._group = group
         self._handler = handler
         self._done: set[bytes] = set()  # processed by this consumer, XACK not yet confirmed
+
+    @staticmethod
+    def _client_of(address: str) -> redis.Redis:
+        host, port = _host_port(address)
+        return redis.Redis(host=host, port=port, socket_timeout=2.0, socket_connect_timeout=1.0, retry=Retry(NoBackoff(), 0))
+
+    def _follow_primary(self) -> None:
+        """Read from the current primary from the next connection on (it moves on failover)."""
+        address = self._primary()
+        if address != self._address:
+            self._client.close()
+            self._address, self._client = address, self._client_of(address)
 
     def _run(self) -> None:
         try:
@@ -149,6 +180,7 @@ class RedisConsumer(ThreadedConsumer):
         while not self._stopping.is_set():
             try:
                 if pending_first:
+                    self._follow_primary()
                     self._ensure_group()
                     self._ack_done()
                 entries = self._read(pending_first)
@@ -201,9 +233,14 @@ class RedisConsumer(ThreadedConsumer):
 
 
 class RedisTarget(Target):
-    """A primary ("master") and its replica ("slave") under `root`."""
+    """A primary ("master") and its replica ("slave") under `root`.
+
+    The node processes keep the names they started with (their data directories and logs
+    are root/master and root/slave); `_role` says which of them plays which role now, and
+    changes only on failover."""
 
     nodes = ("master", "slave")
+    promotes = True
 
     def __init__(self, config: Config, root: Path, power_loss: bool = False, fsync: str | None = None, settle: bool = True) -> None:
         self.primary_fsync, self.replica_fsync, self.waits = settings_of(config, fsync)
@@ -211,7 +248,9 @@ class RedisTarget(Target):
         self.retries = config.retryTimesWhenSendFailed
         self.route: Route = direct
         self._nodes = NodeSet(root, power_loss)
-        self._port: dict[str, int] = {}
+        self._port: dict[str, int] = {}  # by process name
+        self._role = {"master": "master", "slave": "slave"}  # role -> process name
+        self._rejoining = False  # the old primary's restart after a failover is still to come
 
     def start(self, route: Route = direct) -> None:
         reason = missing_binary("redis-server")
@@ -221,23 +260,38 @@ class RedisTarget(Target):
         self._nodes.prepare(self.nodes)
         self._launch("master", self.primary_fsync, None)
         self._launch("slave", self.replica_fsync, route("slave->master", self.address("master")))
-        wait_until(self._replicating, "the replica did not connect to the primary", 30, self._nodes.root / "slave.log")
+        wait_until(self.replicating, "the replica did not connect to the primary", 30, self._nodes.root / "slave.log")
         if self.settle:
             for node in self.nodes:
                 self._nodes.settle(node)
 
     def _launch(self, node: str, fsync: str, upstream: str | None) -> None:
-        port = free_port()
-        self._port[node] = port
+        self._port[node] = free_port()
+        self._nodes.launch(node, self._argv(node, fsync, upstream))
+        self._await_up(node)
+
+    def _argv(self, node: str, fsync: str, upstream: str | None) -> list[str]:
         argv = [
-            "redis-server", "--bind", "127.0.0.1", "--port", str(port), "--dir", str(self._nodes.data_dir(node)),
+            "redis-server", "--bind", "127.0.0.1", "--port", str(self._port[node]), "--dir", str(self._nodes.data_dir(node)),
             "--appendonly", "yes", "--appendfsync", fsync, "--save", "", "--daemonize", "no",
             "--protected-mode", "no", "--unixsocket", "",
         ]  # fmt: skip
         if upstream is not None:
             argv += ["--replicaof", *upstream.rsplit(":", 1)]
-        self._nodes.launch(node, argv)
-        self._await_up(node)
+        return argv
+
+    def failover(self) -> None:
+        """As Sentinel on a primary that is down: SIGKILL it, `REPLICAOF NO ONE` on the
+        replica, and make the old primary the replica of the promoted one when it restarts
+        (each keeps the appendfsync of its new role)."""
+        old, new = self._role["master"], self._role["slave"]
+        self._nodes.kill(old)
+        with redis.Redis(port=self._port[new], socket_timeout=5.0) as client:
+            client.execute_command("REPLICAOF", "NO", "ONE")
+        self._role = {"master": new, "slave": old}
+        self._rejoining = True
+        self._nodes.nodes[new].argv = self._argv(new, self.primary_fsync, None)
+        self._nodes.nodes[old].argv = self._argv(old, self.replica_fsync, self.route("slave->master", self.address("master")))
 
     def _await_up(self, node: str) -> None:
         def up() -> bool:
@@ -249,35 +303,46 @@ class RedisTarget(Target):
 
         wait_until(up, f"redis {node} did not start", 30, self._nodes.root / f"{node}.log")
 
-    def _replicating(self) -> bool:
-        with redis.Redis(port=self._port["slave"], socket_timeout=1.0) as client:
+    def replicating(self) -> bool:
+        """Whether the replica has its link to the primary up."""
+        with redis.Redis(port=self._port[self._role["slave"]], socket_timeout=1.0) as client:
             info: dict[str, Any] = client.info("replication")
             return info.get("master_link_status") == "up"
 
     def address(self, node: str) -> str:
-        return f"127.0.0.1:{self._port[node]}"
+        """Where the node now in role `node` listens."""
+        return f"127.0.0.1:{self._port[self._role[node]]}"
 
     def stop(self, node: str) -> None:
-        self._nodes.stop(node)
+        self._nodes.stop(self._role[node])
 
     def kill(self, node: str) -> None:
-        self._nodes.kill(node)
+        self._nodes.kill(self._role[node])
 
     def power_cut(self, node: str, torn_last_write: bool = False) -> None:
-        self._nodes.power_cut(node, torn_last_write)
+        self._nodes.power_cut(self._role[node], torn_last_write)
 
     def restart(self, node: str) -> None:
-        self._nodes.restart(node)
-        self._await_up(node)
+        self._nodes.restart(self._role[node])
+        self._await_up(self._role[node])
+        if node == "slave" and self._rejoining:
+            # Sentinel's failover ends once the old primary is reconfigured as a replica;
+            # wait for its link so that a next failover finds a synchronised replica (the
+            # full resync waits out repl-diskless-sync-delay, 5 s, before it starts).
+            wait_until(self.replicating, "the old primary did not replicate the promoted one", 60, self._nodes.root / f"{self._role[node]}.log")
+            self._rejoining = False
 
     def wipe(self, node: str) -> None:
-        self._nodes.wipe(node)
+        self._nodes.wipe(self._role[node])
+
+    def _primary(self, link: str) -> Callable[[], str]:
+        return lambda: self.route(link, self.address("master"))
 
     def producer(self) -> TargetProducer:
-        return RedisProducer(self.route("producer->master", self.address("master")), self.waits, self.retries)
+        return RedisProducer(self._primary("producer->master"), self.waits, self.retries)
 
     def consumer(self, group: str, handler: Handler) -> TargetConsumer:
-        return RedisConsumer(self.route("consumer->master", self.address("master")), group, handler)
+        return RedisConsumer(self._primary("consumer->master"), group, handler)
 
     def close(self) -> None:
         self._nodes.close()

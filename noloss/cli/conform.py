@@ -20,7 +20,7 @@ from noloss.cli.errors import EXIT_OK, EXIT_VIOLATED, UsageError
 from noloss.spec.config import Config, preset
 
 # --target -> its module in conformance/targets/ (settings_of, supports, factory).
-TARGETS = {"reference": "reference", "redis": "redis_streams", "nats": "nats_jetstream", "rabbitmq": "rabbitmq", "rabbitmq-classic": "rabbitmq_classic"}
+TARGETS = {"reference": "reference", "redis": "redis_streams", "nats": "nats_jetstream", "nats-r3": "nats_cluster", "rabbitmq": "rabbitmq", "rabbitmq-classic": "rabbitmq_classic"}
 NEEDS_SLAVE = frozenset({"slave-kill", "slave-power-loss", "both-power-loss", "disk-loss"})
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m)?$")
 

@@ -154,3 +154,10 @@ def test_a_message_never_delivered_is_reported_at_its_last_event(tmp_path: Path)
     history = [send(0), status(0), *consumed(0), send(1), status(1, offset=1)]
     where = first_unexplained(_failed_run(tmp_path, history, "strict"))
     assert where == f"{tmp_path / 'history.ndjson'}:6: msg 1: the spec would still deliver it, the target never did; its last event: {json.dumps(status(1, offset=1))}"
+
+
+def test_a_duplicated_chunk_that_breaks_a_frame_loses_the_reply() -> None:
+    # A repeated part of an AMQP frame closes the connection: no reply, the client resends.
+    history = [send(0), fault("net", "dup"), *consumed(0, 0), send(0, 2), status(0, attempt=2), *consumed(0, 1)]
+    assert judge(history, "sync-flush-async-master", preset("sync-flush-async-master")).ok
+    assert not judge([r for r in history if r["event"] != "fault"], "sync-flush-async-master", preset("sync-flush-async-master")).ok

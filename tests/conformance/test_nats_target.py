@@ -1,5 +1,6 @@
 """NATS JetStream under `noloss conform`: one nats-server node with a file-storage stream,
-started by the test on a free loopback port (docs/brokers.md)."""
+and three clustered ones with an R3 stream, started by the test on free loopback ports
+(docs/brokers.md)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from noloss.conformance.targets import nats_jetstream
+from noloss.conformance.targets import nats_cluster, nats_jetstream
 from noloss.spec.config import ConfigError, preset
 from tests.conformance.real_broker_runs import CAP_S, assert_nothing_lost, require, small_run
 
@@ -24,3 +25,60 @@ def test_nats_2_9_cannot_claim_a_sync_flush() -> None:
 def test_jetstream_keeps_every_acknowledged_message_through_kills(tmp_path: Path, kind: str) -> None:
     require("nats-server")
     assert_nothing_lost(small_run("rocketmq-default", kind, nats_jetstream.factory, tmp_path, cycles=3, duration_s=CAP_S), faults=3)
+
+
+def test_an_r3_stream_claims_a_sync_master_with_an_async_flush() -> None:
+    nats_cluster.settings_of(preset("async-flush-sync-master"))
+    with pytest.raises(ConfigError, match="sync_interval"):
+        nats_cluster.settings_of(preset("strict"))
+    with pytest.raises(ConfigError, match="ASYNC_MASTER"):
+        nats_cluster.settings_of(preset("rocketmq-default"))
+
+
+@pytest.mark.slow
+def test_an_r3_stream_keeps_every_acknowledged_message_when_its_leader_is_killed(tmp_path: Path) -> None:
+    """A killed leader keeps its page cache and a follower has every acknowledged message:
+    nothing is lost. The followers elect a new leader, a failover the spec does not model,
+    so the run is judged by its counts."""
+    require("nats-server")
+    result = small_run("async-flush-sync-master", "kill", nats_cluster.factory, tmp_path, cycles=2, duration_s=CAP_S)
+    assert_nothing_lost(result, faults=2)
+    assert result.judgement is not None and result.judgement.unchecked is not None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("settle_files", [False, True], ids=["as-written", "files-settled"])
+def test_jetstream_loses_its_whole_stream_to_a_power_cut_soon_after_creating_it(tmp_path: Path, settle_files: bool) -> None:
+    """JetStream never fsyncs the stream's meta.inf: unless the harness fsyncs the files it
+    wrote at creation (as the kernel's writeback would within half a minute), a power cut
+    leaves it empty and the restarted server does not load the stream."""
+    import asyncio
+
+    from noloss.conformance.targets.base import FaultUnavailable
+
+    require("nats-server")
+    target = nats_jetstream.NatsTarget(preset("rocketmq-default"), tmp_path, power_loss=True, settle_files=settle_files)
+    try:
+        target.start()
+    except FaultUnavailable as unavailable:
+        pytest.skip(str(unavailable))
+
+    async def publish() -> str:
+        producer = target.producer()
+        outcome = await producer.send(b"after the cut", "k", lambda: None)
+        await producer.close()
+        return outcome.outcome.value
+
+    try:
+        assert asyncio.run(publish()) == "acknowledged"
+        target.power_cut("master")
+        target.restart("master")
+        log = (tmp_path / "master.log").read_text()
+        if settle_files:
+            assert "checksums do not match" not in log
+            assert asyncio.run(publish()) == "acknowledged"
+        else:
+            assert "checksums do not match" in log
+            assert asyncio.run(publish()) == "failed"  # no stream to take it
+    finally:
+        target.close()
