@@ -89,6 +89,24 @@ def test_fsynced_data_survives_a_cut_and_unsynced_data_does_not(disk: Disk) -> N
     assert disk.fs.stats().unsynced_bytes == 0 and disk.fs.stats().cuts == disk.cuts_before + 1
 
 
+@pytest.mark.parametrize("flag", ["O_DSYNC", "O_SYNC"])
+def test_a_write_through_a_synchronous_descriptor_survives_a_cut(disk: Disk, flag: str) -> None:
+    # The kernel follows each such write with an fsync request to the filesystem.
+    log = disk.root / "log"
+    _write(log, b"", sync=True)
+    _fsync(disk.root)
+    fd = os.open(log, os.O_WRONLY | os.O_APPEND | getattr(os, flag))
+    try:
+        os.write(fd, b"durable")
+    finally:
+        os.close(fd)
+    _write(log, b";volatile", sync=False)
+
+    disk.fs.power_cut()
+
+    assert log.read_bytes() == b"durable"
+
+
 def test_a_torn_last_write_keeps_a_strict_prefix_of_it(disk: Disk) -> None:
     log = disk.root / "log"
     _write(log, b"base", sync=True)
