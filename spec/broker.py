@@ -11,7 +11,7 @@ entries are appended in order, flushing at different times reaches every prefix.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from typing import TYPE_CHECKING
 
 from noloss.spec.actions import Action, Attempt, Effect, Position, add_packet, arg_of, connected, distinct, in_sync, is_prefix, remove_packet, settle, up
@@ -40,6 +40,11 @@ if TYPE_CHECKING:
 
 MASTER = "master"
 SLAVE = "slave"
+
+
+def enabled_reads(state: State) -> Hashable:
+    """All that `enabled` reads of the state (Model.actions keeps its actions per value of it)."""
+    return (state.master, state.slave, state.network, state.pending, state.slave_linked)
 
 
 def enabled(model: Model, state: State) -> Iterator[Action]:

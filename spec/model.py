@@ -36,6 +36,11 @@ class Model:
         self.observed = Observed.of(config, frozenset(faults.enabled_kinds()))
         self._observed_after: dict[tuple[int, ...], Observed] = {}
         self._possible_after: dict[tuple[int, ...], frozenset[str]] = {}
+        # Each actor's guards read a part of the state only (its module's `enabled_reads`):
+        # their actions are kept per value of that part, which recurs across many states.
+        self._guards = tuple(
+            (module.enabled, module.enabled_reads, {}) for module in (producer, broker, consumer, environment)
+        )
 
     def init_states(self) -> list[State]:
         """Nothing sent yet; both nodes up and empty; the consumer up with no offsets fetched."""
@@ -59,11 +64,18 @@ class Model:
 
     def actions(self, state: State) -> list[Action]:
         """Every action enabled in `state`, in a deterministic order."""
-        enabled = list(producer.enabled(self, state))
-        enabled.extend(broker.enabled(self, state))
-        enabled.extend(consumer.enabled(self, state))
-        enabled.extend(environment.enabled(self, state))
+        enabled: list[Action] = []
+        for guards, reads, known in self._guards:
+            part = reads(state)
+            found = known.get(part)
+            if found is None:
+                found = known[part] = tuple(guards(self, state))
+            enabled.extend(found)
         return enabled
+
+    def enabled_unshared(self, state: State) -> list[Action]:
+        """`actions(state)` from the guards alone, without the per-part cache (tests compare the two)."""
+        return [action for module in (producer, broker, consumer, environment) for action in module.enabled(self, state)]
 
     def next_state(self, state: State, action: Action) -> State:
         """The state after `action` (which must be enabled in `state`) and the reductions' silent steps."""
