@@ -26,6 +26,9 @@ _EFFECTS: dict[tuple[str, str], Effect] = {
 }
 
 
+_KNOWN_PARTS = 1 << 14  # cached parts per actor: bounded, so memory does not grow with the states
+
+
 class Model:
     """The RocketMQ no-loss protocol under one configuration and one fault model."""
 
@@ -69,6 +72,8 @@ class Model:
             part = reads(state)
             found = known.get(part)
             if found is None:
+                if len(known) >= _KNOWN_PARTS:  # the parts met lately recur most: start afresh
+                    known.clear()
                 found = known[part] = tuple(guards(self, state))
             enabled.extend(found)
         return enabled
