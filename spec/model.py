@@ -8,6 +8,8 @@ applied in one place, `next_state`, by `reductions.reduce` (off with `reduce=Fal
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Iterable
+
 from noloss.spec import broker, consumer, environment, producer
 from noloss.spec.actions import Action, Effect
 from noloss.spec.config import Config
@@ -26,6 +28,8 @@ _EFFECTS: dict[tuple[str, str], Effect] = {
 }
 
 
+Guards = Callable[["Model", State], Iterable[Action]]  # an actor's `enabled`
+PartOf = Callable[[State], Hashable]  # an actor's `enabled_reads`
 _KNOWN_PARTS = 1 << 14  # cached parts per actor: bounded, so memory does not grow with the states
 
 
@@ -41,7 +45,7 @@ class Model:
         self._possible_after: dict[tuple[int, ...], frozenset[str]] = {}
         # Each actor's guards read a part of the state only (its module's `enabled_reads`):
         # their actions are kept per value of that part, which recurs across many states.
-        self._guards = tuple(
+        self._guards: tuple[tuple[Guards, PartOf, dict[Hashable, tuple[Action, ...]]], ...] = tuple(
             (module.enabled, module.enabled_reads, {}) for module in (producer, broker, consumer, environment)
         )
 
