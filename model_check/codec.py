@@ -18,6 +18,7 @@ Equal states have equal encodings, so the bytes serve as the key of the seen-set
 from __future__ import annotations
 
 import itertools
+import struct
 import types
 import typing
 from collections.abc import Callable, Sequence
@@ -279,8 +280,62 @@ def interning_codec() -> Codec[Any]:
     return Codec(encode, decode, "")
 
 
-def codec_for(example: S) -> Codec[S]:
-    """The derived codec of a NamedTuple state; the interning codec for anything else."""
+_WIDTHS = ((256, 1, "B"), (1 << 16, 2, "H"), (1 << 32, 3, "I"))  # (ids below, marker, struct code)
+
+
+def component_codec(state_type: type[S]) -> Codec[S]:
+    """A codec for one process: each top-level field of the state is interned in a table of its
+    own, and a state is the run of its fields' ids in the narrowest of 1, 2 or 4 bytes each.
+
+    The fields of the states one model reaches take few distinct values (a few hundred masters,
+    a few dozen producers), so the tables stay small while each state costs a dozen bytes, and
+    decoding shares the tables' objects instead of building new ones. The ids depend on the order
+    states are met, so the bytes mean nothing to another process: the partitioned explorer, whose
+    workers exchange encodings, uses `derive_codec`.
+    """
+    fields = _fields_of(state_type)
+    if fields is None:
+        raise TypeError(f"{state_type!r} is not a NamedTuple")
+    count = len(fields)
+    tables: list[dict[object, int]] = [{} for _ in range(count)]
+    values: list[list[object]] = [[] for _ in range(count)]
+    names: dict[str, object] = {"new": tuple.__new__, "cls": state_type}
+    for index in range(count):
+        names[f"get{index}"] = tables[index].get
+        names[f"add{index}"] = _adder(tables[index], values[index])
+        names[f"v{index}"] = values[index]
+    ids = ", ".join(f"i{index}" for index in range(count))
+    lines = ["def encode(state):", f"    {', '.join(f'f{index}' for index in range(count))}, = state"]
+    for index in range(count):
+        lines += [f"    i{index} = get{index}(f{index})", f"    if i{index} is None:", f"        i{index} = add{index}(f{index})"]
+    lines.append(f"    top = max({ids})")
+    for below, marker, code in _WIDTHS:
+        names[f"pack{marker}"] = struct.Struct(f"<B{count}{code}").pack
+        names[f"unpack{marker}"] = struct.Struct(f"<{count}{code}").unpack_from
+        lines += [f"    if top < {below}:", f"        return pack{marker}({marker}, {ids})"]
+    lines += ["    raise OverflowError('more than 2**32 distinct values of one field')", ""]
+    lines += ["def decode(data):", "    marker = data[0]"]
+    for _, marker, _ in _WIDTHS:
+        lines += [f"    if marker == {marker}:", f"        {ids}, = unpack{marker}(data, 1)"]
+    lines.append(f"    return new(cls, ({', '.join(f'v{index}[i{index}]' for index in range(count))},))")
+    source = "\n".join(lines)
+    exec(compile(source, f"<component codec of {state_type.__qualname__}>", "exec"), names)
+    return Codec(names["encode"], names["decode"], source)  # type: ignore[arg-type]
+
+
+def _adder(table: dict[object, int], values: list[object]) -> Callable[[object], int]:
+    def add(value: object) -> int:
+        ident = table[value] = len(values)
+        values.append(value)
+        return ident
+
+    return add
+
+
+def codec_for(example: S, portable: bool = True) -> Codec[S]:
+    """The codec of a NamedTuple state: derived from its type (`portable`: the same bytes in
+    every process) or per component (smaller and faster, for one process); the interning
+    codec for anything else."""
     if _fields_of(type(example)) is not None:
-        return derive_codec(type(example))
+        return derive_codec(type(example)) if portable else component_codec(type(example))
     return interning_codec()

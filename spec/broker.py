@@ -11,7 +11,7 @@ entries are appended in order, flushing at different times reaches every prefix.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from typing import TYPE_CHECKING
 
 from noloss.spec.actions import (
@@ -56,6 +56,11 @@ if TYPE_CHECKING:
 
 MASTER = "master"
 SLAVE = "slave"
+
+
+def enabled_reads(state: State) -> Hashable:
+    """All that `enabled` reads of the state (Model.actions keeps its actions per value of it)."""
+    return (state.master, state.slave, state.network, state.pending, state.slave_linked)
 
 
 def enabled(model: Model, state: State) -> Iterator[Action]:

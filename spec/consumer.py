@@ -15,7 +15,7 @@ start (not on the slave: offsetCheckInSlave is false by default).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from typing import TYPE_CHECKING
 
 from noloss.spec.actions import Action, Effect, Queue, QueueOffset, arg_of, bump, committed_past, up
@@ -72,6 +72,11 @@ def dispatched_queue(model: Model, name: str, node: Node, queue: int) -> tuple[E
 def read_position(consumer: Consumer, node: Node) -> tuple[int, ...]:
     """Where the consumer reads `node` from: its in-memory offsets, else the node's committed ones."""
     return consumer.next if consumer.next is not None else node.offsets
+
+
+def enabled_reads(state: State) -> Hashable:
+    """All that `enabled` reads of the state (Model.actions keeps its actions per value of it)."""
+    return (state.consumer, state.master, state.slave, state.failures)
 
 
 def enabled(model: Model, state: State) -> Iterator[Action]:

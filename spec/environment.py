@@ -8,7 +8,7 @@ flushed; a disk loss keeps nothing and the node never returns.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from typing import TYPE_CHECKING
 
 from noloss.spec.actions import Action, Effect, PacketRef, add_packet, alive, arg_of, distinct, remove_packet, up, without_requests
@@ -34,6 +34,11 @@ def still_possible(model: Model, state: State, kind: str) -> bool:
 def _can_lose_power(node: Node) -> bool:
     """Power loss changes something: the node is up, or down with unflushed page cache."""
     return up(node) or (alive(node) and node.flushed < len(node.log))
+
+
+def enabled_reads(state: State) -> Hashable:
+    """All that `enabled` reads of the state (Model.actions keeps its actions per value of it)."""
+    return (state.faults, state.master, state.slave, state.consumer.up, state.network)
 
 
 def enabled(model: Model, state: State) -> Iterator[Action]:

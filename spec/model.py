@@ -8,6 +8,8 @@ applied in one place, `next_state`, by `reductions.reduce` (off with `reduce=Fal
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Iterable
+
 from noloss.spec import broker, consumer, environment, producer
 from noloss.spec.actions import Action, Effect
 from noloss.spec.config import Config
@@ -26,6 +28,11 @@ _EFFECTS: dict[tuple[str, str], Effect] = {
 }
 
 
+Guards = Callable[["Model", State], Iterable[Action]]  # an actor's `enabled`
+PartOf = Callable[[State], Hashable]  # an actor's `enabled_reads`
+_KNOWN_PARTS = 1 << 14  # cached parts per actor: bounded, so memory does not grow with the states
+
+
 class Model:
     """The RocketMQ no-loss protocol under one configuration and one fault model."""
 
@@ -36,6 +43,11 @@ class Model:
         self.observed = Observed.of(config, frozenset(faults.enabled_kinds()))
         self._observed_after: dict[tuple[int, ...], Observed] = {}
         self._possible_after: dict[tuple[int, ...], frozenset[str]] = {}
+        # Each actor's guards read a part of the state only (its module's `enabled_reads`):
+        # their actions are kept per value of that part, which recurs across many states.
+        self._guards: tuple[tuple[Guards, PartOf, dict[Hashable, tuple[Action, ...]]], ...] = tuple(
+            (module.enabled, module.enabled_reads, {}) for module in (producer, broker, consumer, environment)
+        )
 
     def init_states(self) -> list[State]:
         """Nothing sent yet; both nodes up and empty; the consumer up with no offsets fetched."""
@@ -59,11 +71,20 @@ class Model:
 
     def actions(self, state: State) -> list[Action]:
         """Every action enabled in `state`, in a deterministic order."""
-        enabled = list(producer.enabled(self, state))
-        enabled.extend(broker.enabled(self, state))
-        enabled.extend(consumer.enabled(self, state))
-        enabled.extend(environment.enabled(self, state))
+        enabled: list[Action] = []
+        for guards, reads, known in self._guards:
+            part = reads(state)
+            found = known.get(part)
+            if found is None:
+                if len(known) >= _KNOWN_PARTS:  # the parts met lately recur most: start afresh
+                    known.clear()
+                found = known[part] = tuple(guards(self, state))
+            enabled.extend(found)
         return enabled
+
+    def enabled_unshared(self, state: State) -> list[Action]:
+        """`actions(state)` from the guards alone, without the per-part cache (tests compare the two)."""
+        return [action for module in (producer, broker, consumer, environment) for action in module.enabled(self, state)]
 
     def next_state(self, state: State, action: Action) -> State:
         """The state after `action` (which must be enabled in `state`) and the reductions' silent steps."""

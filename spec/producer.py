@@ -11,7 +11,7 @@ application resends anything but SEND_OK, otherwise it takes the status as succe
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from typing import TYPE_CHECKING
 
 from noloss.spec.actions import Action, Effect, Reply, add_packet, arg_of, distinct, next_message, remove_packet, up
@@ -22,6 +22,11 @@ if TYPE_CHECKING:
     from noloss.spec.model import Model
 
 ACTOR = "producer"
+
+
+def enabled_reads(state: State) -> Hashable:
+    """All that `enabled` reads of the state (Model.actions keeps its actions per value of it)."""
+    return (state.producer, state.master.status, state.network, state.pending)
 
 
 def enabled(model: Model, state: State) -> Iterator[Action]:

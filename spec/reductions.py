@@ -106,25 +106,34 @@ def syncs_offsets_at_commit(model: Model) -> bool:
     return model.reduce
 
 
-def silent_step(model: Model, before: State, action: Action, after: State) -> Action | None:
-    """The next step the reductions take at once after `action` took `before` to `after`."""
+_MASTER_FLUSH = Action("master", "flush", None)
+_SLAVE_FLUSH = Action("slave", "flush", None)
+_MASTER_PERSIST = Action("master", "persist-offsets", None)
+_SLAVE_PERSIST = Action("slave", "persist-offsets", None)
+_SYNC_OFFSETS = Action("slave", "sync-offsets", None)
+
+
+def silent_step(model: Model, before: State, action: Action, after: State, observed: Observed | None = None) -> Action | None:
+    """The next step the reductions take at once after `action` took `before` to `after`
+    (`observed`: what the faults still possible in `after` observe, if known)."""
     if syncs_offsets_at_commit(model) and (action.actor, action.verb) in COMMITS_AT_SOURCE:
         # A commit taken while the master was up went to the master.
         if model.observed.slave_offsets and up(before.master) and up(after.slave) and offsets_to_sync(after):
-            return Action("slave", "sync-offsets", None)
-    observed = model.observed_in(after)
+            return _SYNC_OFFSETS
+    if observed is None:
+        observed = model.observed_in(after)
     work = after.consumer.work
     if not observed.commit_gap and work is not None and work.stage == SUCCEEDED:
         return Action("consumer", "commit", work.entry.msg, QueueOffset(work.queue, work.offset))
     master, slave = after.master, after.slave
     if not observed.master_flush and master.flushed < len(master.log):
-        return Action("master", "flush", None)
+        return _MASTER_FLUSH
     if not observed.slave_flush and slave.flushed < len(slave.log):
-        return Action("slave", "flush", None)
+        return _SLAVE_FLUSH
     if not observed.master_offsets_disk and master.offsets != master.offsets_disk:
-        return Action("master", "persist-offsets", None)
+        return _MASTER_PERSIST
     if not observed.slave_offsets_disk and slave.offsets != slave.offsets_disk:
-        return Action("slave", "persist-offsets", None)
+        return _SLAVE_PERSIST
     return None
 
 
@@ -134,10 +143,11 @@ def reduce(model: Model, before: State, action: Action, after: State, taken: lis
     The lags are closed whether or not the node is up: a crashed node's page cache is
     written back by the kernel, and a down node's offsets equal its persisted ones anyway.
     """
-    silent = silent_step(model, before, action, after)
+    observed = model.observed_in(after)  # silent steps are no faults: the fault counts stay
+    silent = silent_step(model, before, action, after, observed)
     while silent is not None:
         before, action, after = after, silent, model.effect(after, silent)
         if taken is not None:
             taken.append((action, after))
-        silent = silent_step(model, before, action, after)
+        silent = silent_step(model, before, action, after, observed)
     return after

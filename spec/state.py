@@ -130,22 +130,27 @@ class State(NamedTuple):
     slave_linked: bool = True
 
 
+_UNCHANGED = object()
+
+
 def _install_fast_replace(cls: type) -> None:
-    """Give a NamedTuple a `_replace` that touches only the fields it changes.
+    """Give a NamedTuple a `_replace` that only picks, field by field, the new or the old value.
 
     The stdlib version rebuilds every field through a dict; states are copied with one or two
-    fields changed in the checker's inner loop, where this was a quarter of the run time.
+    fields changed several times per transition in the checker's inner loop. The function is
+    generated with one keyword-only parameter per field, so a call passes no dict around.
     """
-    index = {name: position for position, name in enumerate(cls._fields)}  # type: ignore[attr-defined]
-    make = tuple.__new__
-
-    def _replace(self: tuple[object, ...], **changes: object) -> tuple[object, ...]:
-        values = list(self)
-        for name, value in changes.items():
-            values[index[name]] = value
-        return make(cls, values)
-
-    setattr(cls, "_replace", _replace)
+    fields = cls._fields  # type: ignore[attr-defined]
+    source = "\n".join(
+        [
+            f"def _replace(self, *, {', '.join(f'{name}=unchanged' for name in fields)}):",
+            f"    {', '.join(f'old_{name}' for name in fields)}, = self",
+            f"    return make(cls, ({', '.join(f'old_{name} if {name} is unchanged else {name}' for name in fields)},))",
+        ]
+    )
+    namespace: dict[str, object] = {"unchanged": _UNCHANGED, "make": tuple.__new__, "cls": cls}
+    exec(compile(source, f"<_replace of {cls.__qualname__}>", "exec"), namespace)
+    setattr(cls, "_replace", namespace["_replace"])
 
 
 for _cls in (Entry, Node, Packet, Pending, Producer, Work, Consumer, State):
