@@ -389,6 +389,9 @@ class AsyncConsumer:
         self.errors = 0
         """Consume-loop turns and periodic offset commits that failed other than by the
         network (each logged with its traceback)."""
+        # The refusal last logged per (topic, broker): a slave that serves no pulls answers
+        # every 0.2 s while the master is down, and one line says it.
+        self._refused: dict[tuple[str, str], str] = {}
         self._links = _Links()
         self._sender = AsyncProducer(self.addresses[0])
         self._stopping = asyncio.Event()
@@ -461,6 +464,8 @@ class AsyncConsumer:
         pulled = await link.call(request, self.suspend_ms / 1000 + 3.0)
         if not isinstance(pulled, m.PullReply):
             raise UnexpectedReply(f"{address} answered a PullRequest with a {type(pulled).__name__}")
+        if pulled.status in (m.PullStatus.FOUND, m.PullStatus.NO_NEW_MSG):
+            self._refused.pop((topic, address), None)
         if pulled.status == m.PullStatus.FOUND:
             await self._process(topic, pulled.messages, pulled.next_offset)
         elif pulled.status == m.PullStatus.OFFSET_OVERFLOW:
@@ -472,7 +477,10 @@ class AsyncConsumer:
             else:
                 await asyncio.sleep(0.2)
         elif pulled.status != m.PullStatus.NO_NEW_MSG:
-            logger.warning("pull of %s from %s: %s %s", topic, address, pulled.status, pulled.detail)
+            refusal = f"{pulled.status} {pulled.detail}"
+            if self._refused.get((topic, address)) != refusal:
+                self._refused[(topic, address)] = refusal
+                logger.warning("pull of %s from %s: %s (said once until it changes)", topic, address, refusal)
             await asyncio.sleep(0.2)
 
     async def _process(self, topic: str, batch: Sequence[Message], next_offset: int) -> None:

@@ -25,11 +25,11 @@ CONFIG = NodeConfig(Role.ASYNC_MASTER, FlushType.ASYNC_FLUSH)
 class _ServerThread:
     """A broker node on its own event loop thread, as a separate process would be."""
 
-    def __init__(self, data_dir: Path, port: int = 0, config: NodeConfig = CONFIG) -> None:
+    def __init__(self, data_dir: Path, port: int = 0, config: NodeConfig = CONFIG, master: tuple[str, int] | None = None) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.server = BrokerServer(config, str(data_dir), "127.0.0.1", port)
+        self.server = BrokerServer(config, str(data_dir), "127.0.0.1", port, master)
         self.port = self.call(self.server.start())
         self.address = f"127.0.0.1:{self.port}"
 
