@@ -26,20 +26,28 @@ class History:
         self.path = path
         self._file: TextIO = open(path, "w", encoding="utf-8")
         self._lock = threading.Lock()
+        self._faulting = False  # a fault is being done under the lock
         self.start = time.monotonic()
 
     def log(self, event: str, **fields: Any) -> None:
-        """Write one event now, with its monotonic timestamp."""
+        """Write one event now, with its monotonic timestamp. An event that finds a fault
+        being done waits for it and is logged after it, though what it records (a reply
+        already read from a socket) may have come first: it is marked `"raced": true`."""
+        raced = self._faulting
         with self._lock:
-            self._write(event, fields)
+            self._write(event, {**fields, "raced": True} if raced else fields)
 
     def log_after(self, action: Callable[[], None], event: str, **fields: Any) -> None:
         """Do `action` (a fault, a restart) and log `event` as one step: every other event is
         logged wholly before or wholly after it, so a client's event that raced the fault
         is never shown on the wrong side of it."""
+        self._faulting = True  # set before waiting for the lock: no event that waits on it is missed
         with self._lock:
-            action()
-            self._write(event, fields)
+            try:
+                action()
+                self._write(event, fields)
+            finally:
+                self._faulting = False
 
     def log_if(self, condition: Callable[[], bool], *events: tuple[str, dict[str, Any]]) -> bool:
         """Log `events` together (nothing else between them) if `condition` holds at that

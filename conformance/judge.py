@@ -160,6 +160,7 @@ def project(index: Index, messages: tuple[int, ...]) -> tuple[Projection, tuple[
     armed = bisect.bisect_left(index.net, own[0])
     if armed and index.net[armed - 1] < start:
         net[NET_KINDS[records[index.net[armed - 1]]["kind"]]] += 1
+    raced: list[bool] = []
     for position in heapq.merge(faults, own):
         record = records[position]
         if record.get("node") == "net":
@@ -167,13 +168,18 @@ def project(index: Index, messages: tuple[int, ...]) -> tuple[Projection, tuple[
         else:
             events.append(_renumbered(index.event(position), number))
             lines.append(position + 1)
-    events, lines = _sent_before_the_fault(events, lines)
+            raced.append(bool(record.get("raced")))
+    events, lines = _sent_before_the_fault(events, lines, raced)
     return (tuple(events), sum(net.values()), frozenset(net), unprocessed), tuple(lines)
 
 
-def _sent_before_the_fault(events: list[Event], lines: list[int]) -> tuple[list[Event], list[int]]:
-    """Move each `send` logged while the history has the master down to just before the
-    fault that took it down.
+def _sent_before_the_fault(events: list[Event], lines: list[int], raced: list[bool]) -> tuple[list[Event], list[int]]:
+    """Move each `send` logged while the history has the master down, and each `deliver`
+    and `consume` that waited for the fault to be logged (`raced`), to just before the
+    fault that took the master down.
+
+    A consumer that read a pull's reply just before the master died logs its `deliver` once
+    the fault is logged; the reply came first (the spec has no reply in flight to a pull).
 
     A fault is logged in the same step as it is done (History.log_after), but a producer
     that had decided to write a request on a connection it opened earlier logs the send as
@@ -183,12 +189,12 @@ def _sent_before_the_fault(events: list[Event], lines: list[int]) -> tuple[list[
     written just before the crash and lost with it."""
     out: list[tuple[Event, int]] = []
     down_at: int | None = None  # where in `out` the master's fault is, while it is down
-    for event, line in zip(events, lines):
+    for event, line, waited in zip(events, lines, raced):
         if event[0] == "fault" and event[1] in ("master", "both"):
             down_at = len(out)
         elif event[0] == "restart" and event[1] == "master":
             down_at = None
-        elif event[0] == "send" and down_at is not None:
+        elif down_at is not None and (event[0] == "send" or (waited and event[0] in ("deliver", "consume"))):
             out.insert(down_at, (event, line))
             down_at += 1
             continue

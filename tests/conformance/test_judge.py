@@ -161,3 +161,14 @@ def test_a_duplicated_chunk_that_breaks_a_frame_loses_the_reply() -> None:
     history = [send(0), fault("net", "dup"), *consumed(0, 0), send(0, 2), status(0, attempt=2), *consumed(0, 1)]
     assert judge(history, "sync-flush-async-master", preset("sync-flush-async-master")).ok
     assert not judge([r for r in history if r["event"] != "fault"], "sync-flush-async-master", preset("sync-flush-async-master")).ok
+
+
+def test_a_delivery_that_waited_for_the_fault_to_be_logged_may_have_come_before_it() -> None:
+    # 5.3: a slave serves no pulls, so a delivery while the master is down cannot be
+    # explained unless its reply was read before the power cut.
+    config = preset("sync-flush-async-master").with_settings({"rocketmqVersion": "5.3"})
+    delivered = [{**record, "raced": True} for record in consumed(0)]
+    history = [send(0), status(0), fault("master", "power-loss"), *delivered, restart("master")]
+    assert judge(history, "sync-flush-async-master", config).ok
+    unmarked = [send(0), status(0), fault("master", "power-loss"), *consumed(0), restart("master")]
+    assert not judge(unmarked, "sync-flush-async-master", config).ok
