@@ -21,15 +21,9 @@ from contextlib import contextmanager
 
 import redis.asyncio
 
+from noloss.conformance.targets.nodes import free_port
+
 STREAM = "TopicTest"
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager

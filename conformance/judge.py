@@ -169,11 +169,11 @@ def project(index: Index, messages: tuple[int, ...]) -> tuple[Projection, tuple[
             events.append(_renumbered(index.event(position), number))
             lines.append(position + 1)
             raced.append(bool(record.get("raced")))
-    events, lines = _sent_before_the_fault(events, lines, raced)
+    events, lines = _before_the_fault(events, lines, raced)
     return (tuple(events), sum(net.values()), frozenset(net), unprocessed), tuple(lines)
 
 
-def _sent_before_the_fault(events: list[Event], lines: list[int], raced: list[bool]) -> tuple[list[Event], list[int]]:
+def _before_the_fault(events: list[Event], lines: list[int], raced: list[bool]) -> tuple[list[Event], list[int]]:
     """Move each `send` logged while the history has the master down, and each `deliver`
     and `consume` that waited for the fault to be logged (`raced`), to just before the
     fault that took the master down.

@@ -33,13 +33,14 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import socket
 import threading
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, TypeVar
+
+from noloss.conformance.targets.nodes import free_port
 
 _T = TypeVar("_T")
 _CHUNK = 65536
@@ -101,7 +102,7 @@ class FaultyProxy:
         if self._thread is not None:
             raise RuntimeError("already started")
         if self._port == 0:
-            self._port = _free_port()
+            self._port = free_port()
         loop = asyncio.new_event_loop()
         self._loop = loop
         self._thread = threading.Thread(target=loop.run_forever, name=f"proxy {self.name}", daemon=True)
@@ -304,9 +305,3 @@ def _abort(writer: asyncio.StreamWriter) -> None:
     transport = writer.transport
     if not transport.is_closing():
         transport.abort()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

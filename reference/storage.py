@@ -93,7 +93,7 @@ class FileLog:
         os.close(self._fd)
 
 
-def sync_directory(directory: str) -> None:
+def sync_directory(directory: str | os.PathLike[str]) -> None:
     """fsync a directory: makes the files created or renamed in it durable."""
     dir_fd = os.open(directory, os.O_RDONLY)
     try:

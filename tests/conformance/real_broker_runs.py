@@ -33,13 +33,17 @@ def small_run(claimed: str, kind: str, make: Callable[[Config], Callable[[Path, 
     return run(spec, kind, make(config), directory / kind, progress=False)
 
 
-def assert_nothing_lost(result: RunResult, faults: int = 1) -> None:
+def assert_nothing_lost(result: RunResult, faults: int = 1, tolerated: str | None = None) -> None:
+    """Nothing acknowledged lost, nothing unexpected, and the history a behaviour of the
+    claimed preset — except for failures whose reason names `tolerated`, a documented
+    difference of the target, when given."""
     assert result.counts is not None and result.judgement is not None, result.unavailable
     assert result.faults_injected == faults
     assert result.counts.acknowledged > 0
     assert result.counts.lost == 0, result.counts.lost_messages
     assert result.counts.unexpected == 0
-    assert result.judgement.ok, result.judgement.failures[:3]
+    failures = [f for f in result.judgement.failures if tolerated is None or tolerated not in f.reason]
+    assert not failures, failures[:3]
 
 
 def assert_lost_and_explained_by(result: RunResult, knob: str, value: str) -> None:

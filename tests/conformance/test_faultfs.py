@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from noloss.conformance.faultfs import PowerLossFS, unavailable_reason
+from noloss.reference.storage import sync_directory
 
 
 @pytest.fixture(scope="module")
@@ -51,16 +52,8 @@ def disk(mounted: PowerLossFS, request: pytest.FixtureRequest) -> Disk:
     mounted.power_cut()  # whatever an earlier test left unsynced is gone
     root = mounted.mountpoint / request.node.name
     root.mkdir()
-    _fsync(mounted.mountpoint)
+    sync_directory(mounted.mountpoint)
     return Disk(mounted, root, mounted.stats().cuts)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _write(path: Path, data: bytes, *, sync: bool) -> None:
@@ -76,7 +69,7 @@ def _write(path: Path, data: bytes, *, sync: bool) -> None:
 def test_fsynced_data_survives_a_cut_and_unsynced_data_does_not(disk: Disk) -> None:
     log = disk.root / "log"
     _write(log, b"durable;", sync=True)
-    _fsync(disk.root)
+    sync_directory(disk.root)
     _write(log, b"volatile", sync=False)
     assert log.read_bytes() == b"durable;volatile"  # the page cache is what processes read
     assert disk.fs.stats().unsynced_bytes == 8
@@ -94,7 +87,7 @@ def test_a_write_through_a_synchronous_descriptor_survives_a_cut(disk: Disk, fla
     # The kernel follows each such write with an fsync request to the filesystem.
     log = disk.root / "log"
     _write(log, b"", sync=True)
-    _fsync(disk.root)
+    sync_directory(disk.root)
     fd = os.open(log, os.O_WRONLY | os.O_APPEND | getattr(os, flag))
     try:
         os.write(fd, b"durable")
@@ -110,7 +103,7 @@ def test_a_write_through_a_synchronous_descriptor_survives_a_cut(disk: Disk, fla
 def test_a_torn_last_write_keeps_a_strict_prefix_of_it(disk: Disk) -> None:
     log = disk.root / "log"
     _write(log, b"base", sync=True)
-    _fsync(disk.root)
+    sync_directory(disk.root)
     record = bytes(range(200))
     _write(log, record, sync=False)
 
@@ -125,14 +118,14 @@ def test_a_torn_last_write_keeps_a_strict_prefix_of_it(disk: Disk) -> None:
 
 def test_a_new_file_vanishes_unless_its_directory_was_fsynced(disk: Disk) -> None:
     (disk.root / "old").mkdir()
-    _fsync(disk.root)
+    sync_directory(disk.root)
     orphan = disk.root / "old" / "orphan"
     kept = disk.root / "old" / "kept"
     _write(orphan, b"data fsynced, name not", sync=True)
     _write(kept, b"data and name fsynced", sync=True)
     # Make only `kept` durable: fsync the directory, then add `orphan` afresh after it.
     os.rename(orphan, disk.root / "old" / "later")
-    _fsync(disk.root / "old")
+    sync_directory(disk.root / "old")
     os.rename(disk.root / "old" / "later", orphan)
 
     report = disk.fs.power_cut()
@@ -146,24 +139,24 @@ def test_a_new_directory_needs_its_parent_fsynced(disk: Disk) -> None:
     inner = disk.root / "a" / "b"
     inner.mkdir(parents=True)
     _write(inner / "f", b"x", sync=True)
-    _fsync(inner)
-    _fsync(disk.root / "a")  # a/b durable inside a; but a itself is not in the root yet
+    sync_directory(inner)
+    sync_directory(disk.root / "a")  # a/b durable inside a; but a itself is not in the root yet
     disk.fs.power_cut()
     assert os.listdir(disk.root) == []
 
     inner.mkdir(parents=True)
     _write(inner / "f", b"x", sync=True)
-    _fsync(inner)
-    _fsync(disk.root / "a")
-    _fsync(disk.root)
+    sync_directory(inner)
+    sync_directory(disk.root / "a")
+    sync_directory(disk.root)
     disk.fs.power_cut()
     assert (inner / "f").read_bytes() == b"x"
 
 
-def test_rename_over_a_file_is_durable_only_after_the_directory_fsync(disk: Disk) -> None:
+def test_rename_over_a_file_is_durable_only_after_the_directorysync_directory(disk: Disk) -> None:
     meta = disk.root / "meta"
     _write(meta, b"old", sync=True)
-    _fsync(disk.root)
+    sync_directory(disk.root)
     _write(disk.root / "meta.tmp", b"new", sync=True)
     os.replace(disk.root / "meta.tmp", meta)
     assert meta.read_bytes() == b"new"
@@ -173,14 +166,14 @@ def test_rename_over_a_file_is_durable_only_after_the_directory_fsync(disk: Disk
 
     _write(disk.root / "meta.tmp", b"new", sync=True)
     os.replace(disk.root / "meta.tmp", meta)
-    _fsync(disk.root)
+    sync_directory(disk.root)
     disk.fs.power_cut()
     assert meta.read_bytes() == b"new" and os.listdir(disk.root) == ["meta"]
 
 
 def test_an_unlink_without_a_directory_fsync_comes_back(disk: Disk) -> None:
     _write(disk.root / "segment", b"entries", sync=True)
-    _fsync(disk.root)
+    sync_directory(disk.root)
     os.unlink(disk.root / "segment")
     report = disk.fs.power_cut()
     assert (disk.root / "segment").read_bytes() == b"entries"
@@ -190,7 +183,7 @@ def test_an_unlink_without_a_directory_fsync_comes_back(disk: Disk) -> None:
 def test_an_unsynced_truncate_is_undone_and_a_synced_one_is_kept(disk: Disk) -> None:
     log = disk.root / "log"
     _write(log, b"0123456789", sync=True)
-    _fsync(disk.root)
+    sync_directory(disk.root)
     os.truncate(log, 4)
     _write(log, b"ab", sync=False)
     assert log.read_bytes() == b"0123ab"
@@ -209,7 +202,7 @@ def test_an_unsynced_truncate_is_undone_and_a_synced_one_is_kept(disk: Disk) -> 
 def test_a_handle_opened_before_a_cut_is_dead_after_it(disk: Disk) -> None:
     log = disk.root / "log"
     _write(log, b"x", sync=True)
-    _fsync(disk.root)
+    sync_directory(disk.root)
     fd = os.open(log, os.O_WRONLY)
     try:
         disk.fs.power_cut()
@@ -222,7 +215,7 @@ def test_a_handle_opened_before_a_cut_is_dead_after_it(disk: Disk) -> None:
 
 def test_disk_loss_is_a_cut_after_wiping_the_backing_folder(disk: Disk) -> None:
     _write(disk.root / "log", b"durable", sync=True)
-    _fsync(disk.root)
+    sync_directory(disk.root)
     shutil.rmtree(disk.fs.backing / disk.root.name)
     report = disk.fs.power_cut()
     assert not disk.root.exists()
