@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from noloss.cli.check import add_model_arguments
-from noloss.cli.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATED, UsageError, positive
+from noloss.cli.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATED, UsageError, name_list, positive
 from noloss.cli.rows import Row, rows_from
 from noloss.cli.user_paths import checked_out_dir
 from noloss.model_check.matrix import COLUMNS, LARGE, Matrix, expected_size, run_matrix
@@ -35,12 +35,6 @@ COLUMNS_HELP = (
 )
 
 
-def _names(text: str | None, default: tuple[str, ...]) -> list[str]:
-    if text is None:
-        return list(default)
-    return [name.strip() for name in text.split(",") if name.strip()]
-
-
 def _warn_large(scenarios: list[str], max_states: int | None, quiet: bool) -> None:
     for name in scenarios:
         size = expected_size(name)
@@ -58,7 +52,7 @@ def compute(args: argparse.Namespace) -> tuple[list[Row], Matrix]:
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"bad value {args.jobs} for --jobs: allowed a positive integer")
     rows = rows_from(args)
-    scenarios = _names(args.scenarios, DEFAULT_SCENARIOS)
+    scenarios = list(DEFAULT_SCENARIOS) if args.scenarios is None else name_list("--scenarios", args.scenarios)
     try:
         for name in scenarios:
             scenario(name)
