@@ -168,7 +168,9 @@ def verdicts(matrix: Matrix) -> list[str]:
 def to_text(matrix: Matrix, header: Sequence[str] = ()) -> str:
     """Verdict lines first, then `header` (what the user's files said), the table (within WIDTH
     columns), its legend and the run's size."""
-    lines = verdict_lines(matrix) + [""] + [*header, *([""] if header else [])]
+    # The header names the user's files and keys, often longer than WIDTH: wrapped under its own indent.
+    wrapped_header = [part for line in header for part in _wrapped(line, " " * (len(line) - len(line.lstrip()) + 4))]
+    lines = verdict_lines(matrix) + [""] + [*wrapped_header, *([""] if header else [])]
     lines += _table(matrix) + [""] + legend_lines() + _vacuity_lines(matrix)
     lines += _wrapped(summary(matrix))
     return "\n".join(lines)
