@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import shlex
 import signal
 import socket
 import sys
 import time
 from typing import Any
 
+from noloss.model_check import shell_words
 from noloss.reference.core import FlushType, NodeConfig, Role
 from noloss.reference.launch import BrokerProcess
 from noloss.reference.presets import PRESETS
@@ -175,7 +175,7 @@ def _run_cluster(args: argparse.Namespace) -> int:
             how = f"killed by {signal.Signals(-status).name}" if status < 0 else f"exited with status {status}"
             others = ", ".join(f"the {other} keeps serving {n.address}" for other, n in running.items()) or "nothing left"
             print(f"{name} {node.address} (pid {node.process.pid}) {how}; {others}", flush=True)
-            print(f"  start it again: {shlex.join(['noloss', *_restart_argv(node)])}", flush=True)
+            print(f"  start it again: {shell_words.join(['noloss', *_restart_argv(node)])}", flush=True)
         time.sleep(0.2)
     for node in running.values():
         node.stop()
