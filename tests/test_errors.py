@@ -68,7 +68,15 @@ def test_conf_with_a_utf8_bom_is_named(capsys: pytest.CaptureFixture[str], tmp_p
     conf = tmp_path / "broker.conf"
     conf.write_bytes(b"\xef\xbb\xbfflushDiskType=SYNC_FLUSH\n")
     message = one_line_error(capsys, "check", "--broker-conf", str(conf))
-    assert message.startswith(f"{conf}:1: starts with a UTF-8 byte order mark (EF BB BF): RocketMQ reads the file as ISO-8859-1")
+    assert message == (
+        f"{conf}:1: starts with a UTF-8 byte order mark (EF BB BF): RocketMQ reads the file as ISO-8859-1, "
+        "so its first line starts with three stray characters (\u00ef\u00bb\u00bf) and its key flushDiskType is ignored "
+        "(flushDiskType keeps its default); "
+        "save the file without the BOM"
+    )
+    conf.write_bytes(b"\xef\xbb\xbf# broker-a\nflushDiskType=SYNC_FLUSH\n")
+    message = one_line_error(capsys, "check", "--broker-conf", str(conf))
+    assert "so its first line starts with three stray characters (harmless to this comment" in message
 
 
 def test_a_binary_conf_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
