@@ -251,6 +251,9 @@ def _run_consume(args: argparse.Namespace) -> int:
             time.sleep(0.05)
     finally:
         consumer.shutdown()
+    if consumer.answered == 0:  # something listens there, but no broker answered: not an empty queue
+        print(f"noloss: error: no broker answered at {args.broker} within {args.idle:g} s", file=sys.stderr)
+        return EXIT_UNAVAILABLE
     if args.count and consumer.processed < args.count:
         print(f"noloss consume: {consumer.processed} of {args.count} before {args.idle:g} s with nothing new", file=sys.stderr)
     return 0

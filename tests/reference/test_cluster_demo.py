@@ -133,6 +133,31 @@ def test_an_unreachable_broker_is_an_error(capsys: pytest.CaptureFixture[str]) -
         assert code == 4 and "Traceback" not in capsys.readouterr().err
 
 
+def test_a_listener_that_is_no_broker_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    # Something else on the port (here it answers HTTP): reachable, but no broker ever answers.
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        address = f"127.0.0.1:{server.getsockname()[1]}"
+
+        def answer() -> None:
+            while True:
+                try:
+                    connection, _ = server.accept()
+                except OSError:
+                    return
+                with connection:
+                    connection.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+
+        threading.Thread(target=answer, daemon=True).start()
+        code = main(["consume", "--broker", address, "--idle", "1"])
+    out, err = capsys.readouterr()
+    assert (code, out) == (4, "")
+    assert err.splitlines()[-1] == f"noloss: error: no broker answered at {address} within 1 s"
+
+
 def test_data_dir_problems_name_the_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     a_file = tmp_path / "file"
     a_file.write_text("")
