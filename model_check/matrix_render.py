@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import shlex
 import shutil
 import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from noloss.model_check import shell_words
 from noloss.model_check.check import HOLDS, INCOMPLETE, VIOLATED, Verdict
 from noloss.model_check.explain import COUNTEREXAMPLES, distinct_violations, links, prevention
 from noloss.model_check.matrix import COLUMNS, Cell, Matrix
@@ -168,7 +168,9 @@ def verdicts(matrix: Matrix) -> list[str]:
 def to_text(matrix: Matrix, header: Sequence[str] = ()) -> str:
     """Verdict lines first, then `header` (what the user's files said), the table (within WIDTH
     columns), its legend and the run's size."""
-    lines = verdict_lines(matrix) + [""] + [*header, *([""] if header else [])]
+    # The header names the user's files and keys, often longer than WIDTH: wrapped under its own indent.
+    wrapped_header = [part for line in header for part in _wrapped(line, " " * (len(line) - len(line.lstrip()) + 4))]
+    lines = verdict_lines(matrix) + [""] + [*wrapped_header, *([""] if header else [])]
     lines += _table(matrix) + [""] + legend_lines() + _vacuity_lines(matrix)
     lines += _wrapped(summary(matrix))
     return "\n".join(lines)
@@ -207,11 +209,11 @@ def to_json_data_matrix(matrix: Matrix) -> dict[str, Any]:
 
 def replay_command(cell: Cell, options: Sequence[str] | None = None) -> str:
     """The `noloss check` command that finds this cell's counterexamples, quoted for any POSIX
-    shell (zsh too: `master-crash*1` unquoted is a glob there). `options` rebuild the row's
+    shell and zsh (`master-crash*1` unquoted is a glob there). `options` rebuild the row's
     configuration (default: `--preset ROW`)."""
     argv = ["noloss", "check", *(options if options is not None else ("--preset", cell.preset))]
     argv += ["--faults", _faults_option(cell), "--max-faults", str(cell.result.faults.max_faults)]
-    return shlex.join(argv + ["--messages", str(cell.result.config.messages)])
+    return shell_words.join(argv + ["--messages", str(cell.result.config.messages)])
 
 
 def counterexample_markdown(cell: Cell, verdict: Verdict, options: Sequence[str] | None = None) -> str:

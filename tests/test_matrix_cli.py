@@ -10,7 +10,7 @@ import pytest
 
 from noloss.cli import main
 from tests.cli_run import run
-from noloss.model_check.matrix_render import WIDTH
+from noloss.model_check.matrix_render import LABELS, WIDTH
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -19,14 +19,18 @@ def test_your_own_files_under_every_scenario_with_the_verdict_first(capsys: pyte
     sync = EXAMPLES / "2m-2s-sync"
     argv = ["matrix", "--quiet", "--jobs", "1", "--scenarios", "none,master-power-loss"]
     argv += ["--broker-conf", str(sync / "broker-a.properties"), "--slave-conf", str(sync / "broker-a-s.properties")]
+    argv += ["--producer-conf", str(EXAMPLES / "producer.properties")]
     code, out, _ = run(capsys, *argv, "--set", "checkStatus=true")
     assert code == 1
     lines = out.splitlines()
+    # All of it fits WIDTH, what the files said (long paths, long key lists) included.
+    assert max(len(line) for line in lines) <= WIDTH, max(lines, key=len)
     # SYNC_MASTER with ASYNC_FLUSH: a master power loss takes an acknowledged message.
     assert lines[0] == (
         "your-config: LOSES an acknowledged message under master-power-loss; survives no fault"
     )
-    assert any(line.startswith("--broker-conf ") and "brokerRole=SYNC_MASTER" in line for line in lines)
+    said = " ".join(out.split())
+    assert f"--broker-conf {sync / 'broker-a.properties'}: modelled brokerRole=SYNC_MASTER" in said
     table = [line.split() for line in lines if line.startswith("your-config ")]
     assert [row[:3] for row in table] == [
         ["your-config", "none", "ok"],
@@ -38,6 +42,12 @@ def test_identical_rows_say_so(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ("matrix", "--quiet", "--jobs", "1", "--presets", "strict,slave-async-flush", "--scenarios", "none")
     _, out, _ = run(capsys, *argv)
     assert "slave-async-flush: same model as strict: slaveFlushDiskType=ASYNC_FLUSH cannot change a verdict" in out
+
+
+def test_progress_is_drawn_on_a_terminal_only(capsys: pytest.CaptureFixture[str]) -> None:
+    # stderr here is not a terminal: a log or a pipe gets no carriage-return progress lines.
+    code, _, err = run(capsys, "matrix", "--jobs", "2", "--presets", "strict", "--scenarios", "none,net-drop")
+    assert (code, err) == (1, "")
 
 
 def test_the_default_text_table_fits_100_columns_and_explains_its_labels(capsys: pytest.CaptureFixture[str]) -> None:
@@ -59,7 +69,8 @@ def test_help_explains_columns_and_exit_status(capsys: pytest.CaptureFixture[str
     with pytest.raises(SystemExit):
         main(["matrix", "--help"])
     out = " ".join(capsys.readouterr().out.split())
-    assert "Loss=NoAckedLoss" in out and "Once=ExactlyOnceEffect" in out
+    for name, label in LABELS.items():
+        assert f"{label}={name}" in out
     assert "exit status: 0 every property holds in every cell, 1 some cell violates a property, 2 bad input" in out
 
 

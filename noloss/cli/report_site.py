@@ -31,12 +31,13 @@ CONFIGURATION = "configuration.html"
 STYLE = "style.css"
 
 _CSS = """
-body{font:15px/1.45 system-ui,sans-serif;margin:1.5em 2em;color:#222;max-width:80em}
+body{font:15px/1.45 system-ui,sans-serif;margin:1.5em 2em;color:#222}body>*{max-width:80em}
+body>table.grid{max-width:none}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em}
 code,pre{font:13px ui-monospace,monospace}pre{background:#f6f6f6;padding:.6em;overflow-x:auto}
 table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
 th{background:#f0f0f0}
-table.grid td{text-align:center;min-width:6.5em}
+table.grid td{text-align:center;min-width:5em}
 td.holds{background:#d8f0d8}td.loss{background:#f4b6b0}td.violated{background:#fde2b8}
 td.incomplete{background:#e4e4e4}
 td details summary{cursor:pointer;list-style:none;font-weight:600}
