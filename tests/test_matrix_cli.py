@@ -118,3 +118,34 @@ def test_replay_commands_are_quoted_for_every_shell(capsys: pytest.CaptureFixtur
     run(capsys, *argv)
     page = (tmp_path / "counterexamples" / "oneway__net-drop__NoAckedLoss.md").read_text()
     assert "Replay: `noloss check --preset oneway --faults 'net-drop*1' --max-faults 1 --messages 2`" in page
+
+
+def test_a_stranded_message_is_named_in_the_verdict_line(capsys: pytest.CaptureFixture[str]) -> None:
+    # 5.x with inSyncReplicas=2: a master disk loss leaves an acknowledged message only on a slave
+    # that serves no pulls. Not lost, yet not safe either: the verdict line must say which.
+    argv = ("matrix", "--quiet", "--jobs", "1", "--presets", "rocketmq5-quorum", "--scenarios", "none,master-disk-loss")
+    code, out, _ = run(capsys, *argv)
+    assert code == 1
+    assert " ".join(out.split("\n\n")[0].split()) == (
+        "rocketmq5-quorum: STRANDS one (kept only where an operator can recover it) under master-disk-loss;"
+        " survives no fault"
+    )
+
+
+@pytest.mark.parametrize(("command", "folder", "page"), [
+    ("matrix", "counterexamples", "oneway__net-drop__NoAckedLoss.md"),
+    ("report", "counterexamples", "oneway__net-drop__NoAckedLoss.html"),
+])
+def test_out_keeps_the_users_files_and_drops_stale_pages(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str, folder: str, page: str
+) -> None:
+    pages = tmp_path / folder
+    pages.mkdir()
+    mine = pages / "notes.txt"
+    mine.write_text("my own notes")
+    stale = pages / page.replace("net-drop", "net-dup")
+    stale.write_text("from an earlier run")
+    run(capsys, command, "--quiet", "--jobs", "1", "--presets", "oneway", "--scenarios", "net-drop", "--out", str(tmp_path))
+    assert mine.read_text() == "my own notes"
+    assert not stale.exists()
+    assert (pages / page).is_file()

@@ -10,7 +10,6 @@ source files. One stylesheet, no script, nothing fetched from the network.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterable, Sequence
 from html import escape
 from pathlib import Path
@@ -21,7 +20,7 @@ from noloss.model_check.check import HOLDS, INCOMPLETE, VIOLATED, Verdict
 from noloss.model_check.describe import changes
 from noloss.model_check.explain import distinct_violations, links, prevention
 from noloss.model_check.matrix import COLUMNS, Cell, Matrix
-from noloss.model_check.matrix_names import counterexample_name
+from noloss.model_check.matrix_names import clear_pages, counterexample_name
 from noloss.model_check.matrix_render import LABELS, LEGEND, replay_command, summary, verdicts
 from noloss.model_check.render import diagram_events, final_note
 from noloss.spec.model import Model
@@ -241,9 +240,7 @@ def write_site(matrix: Matrix, rows: Sequence[Row], directory: Path) -> list[Pat
     write(directory / "index.html", _index(matrix, rows, targets))
     write(directory / CONFIGURATION, _configuration(rows))
     folder = directory / PAGES
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir()
+    clear_pages(folder, ".html")
     for cell, verdict in distinct_violations(matrix):
         write(folder / page_name(cell, verdict), _counterexample(matrix, cell, verdict, by_label.get(cell.preset)))
     return written
