@@ -211,10 +211,20 @@ class MasterCore(NodeCore):
         self._push()
 
     def _push(self) -> None:
-        """Stream whole records to every slave, up to `ha_window_bytes` past its report."""
+        """Stream whole records to every slave, up to `ha_window_bytes` past its report.
+
+        A trusted offset may fall inside a record (a slave that kept entries this master
+        lost, of other sizes): RocketMQ then streams raw bytes from there (HAConnection's
+        WriteSocketService reads the commit log from `slaveRequestOffset`), and so does this
+        master, up to its end, which is a record boundary again."""
         for conn, link in self.slaves.items():
             while link.pushed < self.readable_end and link.pushed - link.stored < self.config.ha_window_bytes:
-                data = log.whole_records(self.reader, link.pushed, self.readable_end, self.config.ha_transfer_batch_bytes)
+                if log.starts_record(self.reader, link.pushed):
+                    data = log.whole_records(self.reader, link.pushed, self.readable_end, self.config.ha_transfer_batch_bytes)
+                else:
+                    data = self.reader.read(link.pushed, self.readable_end - link.pushed)
+                if not data:
+                    break
                 self._send(conn, m.HaData(link.pushed, data))
                 link.pushed += len(data)
 
