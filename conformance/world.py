@@ -119,7 +119,7 @@ class World:
         self.network: list[Packet] = []
         self.consumer = SimConsumer(self, model.config.messages)
         self.faults = list(initial.faults)
-        self.connect()
+        self.connect(handshake=True)
 
     # -- reading the world (for the abstraction) ----------------------------------------
 
@@ -146,6 +146,16 @@ class World:
             position = starts.index(int(waiter.msg_id, 16))
             held.append(Pending(msg, attempt, position, guarantee(waiter.flush_status), guarantee(waiter.replica_status)))
         return tuple(held)
+
+    def slave_unread(self) -> int:
+        """How many of the master's records end by the offset of a slave that holds bytes it
+        cannot read (the spec's `slave_unread`); 0 if it holds none."""
+        core = self.cluster.slave.core
+        assert isinstance(core, SlaveCore)
+        if self.status["slave"] != UP or not core.unread:
+            return 0
+        offset = core.log_end + core.unread
+        return sum(1 for record in read_records(self.cluster.master.file) if record.end <= offset)
 
     # -- one spec action -------------------------------------------------------------
 
@@ -221,6 +231,8 @@ class World:
             self._expire(arg_of(action, Position).position, verb == "flush-timeout")
         elif verb == "replicate":
             self.cluster.pump()
+        elif verb == "reconnect":
+            self.cluster.pump(only=(m.HaHello, m.HaTruncate))
         elif verb == "sync-offsets":
             core = self.cluster.slave.core
             assert isinstance(core, SlaveCore)
@@ -259,9 +271,19 @@ class World:
         assert isinstance(core, MasterCore)
         return core, [0] + [record.end for record in read_records(self.cluster.master.file)]
 
-    def connect(self) -> None:
-        """The slave (re)connects whenever both nodes are up: it reports where its log ends,
-        the master accepts or closes the link; the log data waits for `replicate`."""
+    def slave_linked(self) -> bool:
+        """The master counts the slave (the spec's `slave_linked`; always true when it
+        trusts the slave's offset)."""
+        if self.model.config.haTrustSlaveOffset:
+            return True
+        core = self.cluster.master.core
+        return self.cluster.linked and isinstance(core, MasterCore) and self.cluster.MASTER_SIDE in core.slaves
+
+    def connect(self, handshake: bool = False) -> None:
+        """The slave (re)connects whenever both nodes are up and says hello: where its log
+        ends. A trusting master counts it at once; a checking one when the spec takes
+        `slave reconnect` (or `handshake`, at the start), which checks the slave's log and
+        may cut it back. The log data waits for `replicate`."""
         cluster = self.cluster
         if cluster.linked or self.status["master"] != UP or self.status["slave"] != UP:
             return
@@ -270,7 +292,8 @@ class World:
         cluster.master.step(Connected(cluster.MASTER_SIDE))
         cluster.slave.step(Connected(cluster.SLAVE_SIDE, to_master=True))
         cluster.linked = True
-        cluster.pump(only=(m.HaHello, m.HaTruncate))
+        if handshake or self.model.config.haTrustSlaveOffset:
+            cluster.pump(only=(m.HaHello, m.HaTruncate))
 
     # -- faults ----------------------------------------------------------------------
 

@@ -128,6 +128,11 @@ class State(NamedTuple):
     # haTrustSlaveOffset=false only: the master has checked the slave's log since their link
     # last broke (either node going down breaks it); always True when the master trusts offsets.
     slave_linked: bool = True
+    # haTrustSlaveOffset=true only: the master streamed from inside one of its records (the
+    # slave's offset was no record boundary of its log, spec/sizes.py), so the slave holds
+    # bytes it cannot read; its offset is the end of the master's first `slave_unread`
+    # entries. 0: its offset is the end of its own log. Gone when their link breaks.
+    slave_unread: int = 0
 
 
 _UNCHANGED = object()
