@@ -157,16 +157,16 @@ def _run_cluster(args: argparse.Namespace) -> int:
     print(f"master {master.address} ({settings.master_role} {settings.master_flush}) pid {master.process.pid}")
     print(f"slave  {slave.address} (SLAVE {settings.slave_flush}) pid {slave.process.pid}")
     print("Ctrl-C stops both.", flush=True)
-    stop = False
+    stopped_by = 0  # the signal that stopped the cluster: its exit status is 128 + it (Ctrl-C: 130)
 
     def on_signal(signum: int, frame: object) -> None:
-        nonlocal stop
-        stop = True
+        nonlocal stopped_by
+        stopped_by = signum
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     running: dict[str, BrokerProcess] = {"master": master, "slave": slave}
-    while not stop and running:
+    while not stopped_by and running:
         for name, node in list(running.items()):
             status = node.process.poll()
             if status is None:
@@ -179,7 +179,7 @@ def _run_cluster(args: argparse.Namespace) -> int:
         time.sleep(0.2)
     for node in running.values():
         node.stop()
-    return 0
+    return 128 + stopped_by if stopped_by else 0
 
 
 def _restart_argv(node: BrokerProcess) -> list[str]:

@@ -32,7 +32,7 @@ class Cluster:
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         self.master, self.master_pid = self._node("master ")
-        self.slave, _ = self._node("slave  ")
+        self.slave, self.slave_pid = self._node("slave  ")
         assert self.line() == "Ctrl-C stops both."
 
     def _read(self) -> None:
@@ -115,6 +115,12 @@ def test_consume_count_commits_exactly_n_and_escapes_control_characters(cluster:
     noloss(capsys, "produce", "--broker", cluster.master, "\x1b]0;owned\x07title", "two\nlines")
     code, lines = noloss(capsys, "consume", "--broker", cluster.master, "--group", "g", "--count", "3")
     assert (code, lines) == (0, ["TopicTest#4 m4", "TopicTest#5 \\x1b]0;owned\\x07title", "TopicTest#6 two\\nlines"])
+    # Ctrl-C stops both nodes, and the cluster says it was interrupted (130), as every command does.
+    cluster.process.send_signal(signal.SIGINT)
+    assert cluster.process.wait(timeout=20) == 130
+    for pid in (cluster.master_pid, cluster.slave_pid):
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
 
 
 def test_an_unreachable_broker_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
