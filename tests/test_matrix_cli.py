@@ -111,6 +111,10 @@ def test_out_is_checked_before_any_work(capsys: pytest.CaptureFixture[str], tmp_
         code, out, err = run(capsys, command, "--out", str(a_file), "--scenarios", "any-2")
         assert (code, out) == (2, "")
         assert err == f"noloss: error: --out {a_file}: exists and is not a directory\n"
+        # Refused for another option, the run leaves no directory behind.
+        code, _, err = run(capsys, command, "--out", str(tmp_path / "new" / "site"), "--presets", "nosuch")
+        assert code == 2 and "unknown preset 'nosuch'" in err
+        assert not (tmp_path / "new").exists()
 
 
 def test_replay_commands_are_quoted_for_every_shell(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -226,7 +226,7 @@ def _configuration(rows: Sequence[Row]) -> str:
 
 
 def write_site(matrix: Matrix, rows: Sequence[Row], directory: Path) -> list[Path]:
-    """Every page of the site under `directory` (its counterexamples/ replaced)."""
+    """Every page of the site under `directory` (made if missing; earlier pages in counterexamples/ replaced)."""
     directory.mkdir(parents=True, exist_ok=True)
     by_label = {row.label: row for row in rows}
     targets = {key: name.removesuffix(".md") + ".html" for key, name in links(matrix).items()}

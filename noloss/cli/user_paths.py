@@ -45,5 +45,16 @@ def writable_dir(option: str, text: str) -> Path:
 
 
 def checked_out_dir(text: str | None) -> Path | None:
-    """--out DIR, validated before any work (None when not given)."""
-    return None if text is None else writable_dir("--out", text)
+    """--out DIR, validated before any work (None when not given) but not made: a run refused
+    for another option leaves no empty directory behind. The writer makes it."""
+    if text is None:
+        return None
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--out {text}: exists and is not a directory")
+    existing = next(parent for parent in (path, *path.absolute().parents) if parent.exists())
+    if not existing.is_dir():
+        raise UsageError(f"--out {text}: {existing} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {text}: {existing} is not writable")
+    return path
