@@ -79,7 +79,7 @@ def enabled(model: Model, state: State) -> Iterator[Action]:
     trusts = model.config.haTrustSlaveOffset
     if in_sync(trusts, state) and len(slave.log) < len(master.log):
         yield Action(SLAVE, "replicate", None)
-    if not state.slave_linked and connected(master, slave) and is_prefix(slave, master):
+    if not state.slave_linked and connected(master, slave) and (trusts or is_prefix(slave, master)):
         yield Action(SLAVE, "reconnect", None)
     if up(slave) and slave.flushed < len(slave.log):
         yield Action(SLAVE, "flush", None)
@@ -100,7 +100,7 @@ def settle_covered(model: Model, state: State) -> State:
     connection's slaveAckOffset): a slave already past it — one that was ahead of a master
     that lost entries, its offset taken unchecked (apache/rocketmq#3015) — needs no new
     report. So it happens at once: when the send is stored, and when the slave is counted
-    again (a restart, or the checked handshake's `reconnect`).
+    again (its `reconnect`).
     """
     if not state.pending or not in_sync(model.config.haTrustSlaveOffset, state):
         return state
@@ -184,7 +184,8 @@ def slave_replicate(model: Model, state: State, action: Action) -> State:
 
 
 def slave_reconnect(model: Model, state: State, action: Action) -> State:
-    """haTrustSlaveOffset=false: the master checks the reconnecting slave's log and counts it again."""
+    """The slave's HAClient connects to the master again and the master counts it: at once,
+    trusting its offset (haTrustSlaveOffset=true), or once it has checked the slave's log."""
     return settle_covered(model, state._replace(slave_linked=True))
 
 
@@ -227,9 +228,10 @@ def sync_offsets(model: Model, state: State, action: Action) -> State:
 
 
 def restart(model: Model, state: State, action: Action) -> State:
-    """A down node starts again with what it kept (disk, and page cache after a mere crash)."""
+    """A down node starts again with what it kept (disk, and page cache after a mere crash),
+    with no HA connection: the slave is counted again at its `reconnect`."""
     node = _node(state, action.actor)
-    return settle_covered(model, _with_node(state, action.actor, node._replace(status=UP)))
+    return _with_node(state, action.actor, node._replace(status=UP))
 
 
 MASTER_EFFECTS: dict[str, Effect] = {

@@ -92,8 +92,9 @@ def _lose_disk(node: Node) -> Node:
 
 
 def _unlink(model: Model, state: State) -> State:
-    """The HA connection dies with either node; only a checking master (haTrustSlaveOffset=false) notices."""
-    return state if model.config.haTrustSlaveOffset else state._replace(slave_linked=False)
+    """The HA connection dies with either node: a restarted master has none until the slave's
+    HAClient connects again (`slave reconnect`), nor has a restarted slave."""
+    return state._replace(slave_linked=False)
 
 
 def _master_down(model: Model, state: State, master: Node) -> State:

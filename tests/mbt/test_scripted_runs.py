@@ -10,7 +10,7 @@ from noloss.spec.actions import Action, Attempt, Reply
 from noloss.spec.config import preset
 from noloss.spec.faults import FaultModel
 from noloss.spec.model import Model
-from noloss.spec.state import REPLY, SEND_OK, Packet, State
+from noloss.spec.state import REPLY, SEND_OK, SLAVE_NOT_AVAILABLE, Packet, State
 from tests.mbt.machines import Mismatch, mismatch_text
 
 
@@ -41,9 +41,21 @@ def test_a_slave_ahead_of_its_master_is_counted_at_once() -> None:
             Action("producer", "receive", 0, Reply(1, SEND_OK)),
             Action("master", "power-loss", None),  # ASYNC_FLUSH: m0 was never on the master's disk
             Action("master", "restart", None),  # the slave (one entry) is ahead of the master (none)
+            Action("slave", "reconnect", None),  # its first report is taken unchecked
             Action("producer", "send", 1),
             Action("master", "receive", 1, Attempt(1)),
         ],
     )
     assert Packet(REPLY, 1, 1, SEND_OK) in state.network
     assert [entry.msg for entry in state.slave.log] == [0] and [entry.msg for entry in state.master.log] == [1]
+
+
+def test_a_restarted_master_answers_slave_not_available_until_the_slave_reconnects() -> None:
+    """4.x isSlaveOK needs a live HA connection: between a master's restart and the slave's
+    reconnect, SYNC_MASTER answers SLAVE_NOT_AVAILABLE. Both sides do it."""
+    restarted = [Action("master", "crash", None), Action("master", "restart", None), Action("producer", "send", 0)]
+    stored = [Action("master", "receive", 0, Attempt(1)), Action("master", "flush", None)]
+    state = run("strict", ["master-crash"], [*restarted, *stored])
+    assert Packet(REPLY, 0, 1, SLAVE_NOT_AVAILABLE) in state.network
+    state = run("strict", ["master-crash"], [*restarted, Action("slave", "reconnect", None), *stored, Action("slave", "replicate", None)])
+    assert Packet(REPLY, 0, 1, SEND_OK) in state.network
