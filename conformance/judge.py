@@ -43,7 +43,8 @@ behaves as the spec allows, positions aside.
 **Speed.** Projections are pruned before they are checked: faults before m's first event
 that every node has recovered from (all restarted) change nothing the one-message spec can
 see — nothing of m is stored yet and the consumer re-reads its offset on restart — so they
-are dropped; so are faults after m's last event once m is processed. Most messages then
+are dropped, but for the last fault of a broker node: the slave's HA link it broke may
+still be down (`_recovered_points`). So are faults after m's last event once m is processed. Most messages then
 project onto the same few event sequences, each checked once (a cache by sequence).
 """
 
@@ -203,18 +204,23 @@ def _sends_before_the_fault(events: list[Event], lines: list[int]) -> tuple[list
 def _recovered_points(records: Sequence[dict[str, Any]], faults: Sequence[int]) -> list[int]:
     """For each k, where a projection whose first event comes after faults[:k] starts: just
     after the last of those at which every faulted node was back up (a disk-lost node
-    never is). One pass over the faults."""
+    never is), except that the last fault of a broker node stays in: the slave's HA link it
+    broke comes back by a silent `slave reconnect`, so a send after both nodes are up may
+    still find the slave uncounted (SLAVE_NOT_AVAILABLE). One pass over the faults."""
     down: set[str] = set()
     start = 0
+    broke: int | None = None  # the last fault of the master, the slave or both
     points = [0]
     for index in faults:
         record = records[index]
         if record["event"] == "fault" and record["node"] != "net":
             down |= {"master", "slave"} if record["node"] == "both" else {record["node"]}
+            if record["node"] != "consumer":
+                broke = index
         elif record["event"] == "restart":
             down.discard(record["node"])
         if not down:
-            start = index + 1
+            start = index + 1 if broke is None else broke
         points.append(start)
     return points
 
