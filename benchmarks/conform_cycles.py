@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from noloss.conformance.faults import DISK_LOSS_NODE, parse_faults  # noqa: E402
+from noloss.conformance.net import proxies  # noqa: E402
 from noloss.conformance.report import verdict  # noqa: E402
 from noloss.conformance.run import RunSpec, run  # noqa: E402
 from noloss.conformance.targets import reference  # noqa: E402
@@ -52,7 +53,8 @@ def main() -> int:
         cycles = 1 if kind in DISK_LOSS_NODE else args.cycles
         spec = RunSpec(args.preset, config, (kind,), args.producers, 10**9, 10**6, args.interval, args.down, cycles)
         start = time.monotonic()
-        result = run(spec, kind, reference.factory(config), out / kind, progress=False)
+        # The links go through the TCP proxy for the network faults only, as `noloss conform` does.
+        result = run(spec, kind, reference.factory(config), out / kind, proxies, progress=False)
         wall = time.monotonic() - start
         if result.counts is None:
             print(f"{kind:<16} unavailable: {result.unavailable}")

@@ -43,7 +43,8 @@ behaves as the spec allows, positions aside.
 **Speed.** Projections are pruned before they are checked: faults before m's first event
 that every node has recovered from (all restarted) change nothing the one-message spec can
 see — nothing of m is stored yet and the consumer re-reads its offset on restart — so they
-are dropped; so are faults after m's last event once m is processed. Most messages then
+are dropped, but for the last fault of a broker node: the slave's HA link it broke may
+still be down (`_recovered_points`). So are faults after m's last event once m is processed. Most messages then
 project onto the same few event sequences, each checked once (a cache by sequence).
 """
 
@@ -57,7 +58,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from noloss.conformance.trace_check import Event, TraceError, event_of, explain, silent_closure
+from noloss.conformance.trace_check import Event, TraceError, event_of, explain, silent_closure, trace_models
 from noloss.conformance.workload import Resend
 from noloss.spec.config import PRESETS, Config
 from noloss.spec.faults import FAULT_KINDS, FaultModel
@@ -160,7 +161,6 @@ def project(index: Index, messages: tuple[int, ...]) -> tuple[Projection, tuple[
     armed = bisect.bisect_left(index.net, own[0])
     if armed and index.net[armed - 1] < start:
         net[NET_KINDS[records[index.net[armed - 1]]["kind"]]] += 1
-    raced: list[bool] = []
     for position in heapq.merge(faults, own):
         record = records[position]
         if record.get("node") == "net":
@@ -168,33 +168,32 @@ def project(index: Index, messages: tuple[int, ...]) -> tuple[Projection, tuple[
         else:
             events.append(_renumbered(index.event(position), number))
             lines.append(position + 1)
-            raced.append(bool(record.get("raced")))
-    events, lines = _before_the_fault(events, lines, raced)
+    events, lines = _sends_before_the_fault(events, lines)
     return (tuple(events), sum(net.values()), frozenset(net), unprocessed), tuple(lines)
 
 
-def _before_the_fault(events: list[Event], lines: list[int], raced: list[bool]) -> tuple[list[Event], list[int]]:
-    """Move each `send` logged while the history has the master down, and each `deliver`
-    and `consume` that waited for the fault to be logged (`raced`), to just before the
-    fault that took the master down.
-
-    A consumer that read a pull's reply just before the master died logs its `deliver` once
-    the fault is logged; the reply came first (the spec has no reply in flight to a pull).
+def _sends_before_the_fault(events: list[Event], lines: list[int]) -> tuple[list[Event], list[int]]:
+    """Move each `send` logged while the history has the master down to just before the
+    fault that took it down.
 
     A fault is logged in the same step as it is done (History.log_after), but a producer
     that had decided to write a request on a connection it opened earlier logs the send as
     soon as it may, which can be just after: the request went to a dead process. The spec
     has no such event (a send to a down master puts nothing on the wire); the nearest
     behaviour it has, and the one that loses nothing the history shows, is the request
-    written just before the crash and lost with it."""
+    written just before the crash and lost with it.
+
+    Deliveries need no such move: a consumer that pulled before the master died (a batch
+    in hand, a reply already on the wire) and processes after it is the spec's own `pull`
+    then `process` (trace_check.trace_models)."""
     out: list[tuple[Event, int]] = []
     down_at: int | None = None  # where in `out` the master's fault is, while it is down
-    for event, line, waited in zip(events, lines, raced):
+    for event, line in zip(events, lines):
         if event[0] == "fault" and event[1] in ("master", "both"):
             down_at = len(out)
         elif event[0] == "restart" and event[1] == "master":
             down_at = None
-        elif down_at is not None and (event[0] == "send" or (waited and event[0] in ("deliver", "consume"))):
+        elif down_at is not None and event[0] == "send":
             out.insert(down_at, (event, line))
             down_at += 1
             continue
@@ -205,18 +204,23 @@ def _before_the_fault(events: list[Event], lines: list[int], raced: list[bool]) 
 def _recovered_points(records: Sequence[dict[str, Any]], faults: Sequence[int]) -> list[int]:
     """For each k, where a projection whose first event comes after faults[:k] starts: just
     after the last of those at which every faulted node was back up (a disk-lost node
-    never is). One pass over the faults."""
+    never is), except that the last fault of a broker node stays in: the slave's HA link it
+    broke comes back by a silent `slave reconnect`, so a send after both nodes are up may
+    still find the slave uncounted (SLAVE_NOT_AVAILABLE). One pass over the faults."""
     down: set[str] = set()
     start = 0
+    broke: int | None = None  # the last fault of the master, the slave or both
     points = [0]
     for index in faults:
         record = records[index]
         if record["event"] == "fault" and record["node"] != "net":
             down |= {"master", "slave"} if record["node"] == "both" else {record["node"]}
+            if record["node"] != "consumer":
+                broke = index
         elif record["event"] == "restart":
             down.discard(record["node"])
         if not down:
-            start = index + 1
+            start = index + 1 if broke is None else broke
         points.append(start)
     return points
 
@@ -256,7 +260,7 @@ def _fault_kind(event: Event) -> str:
     return f"{node}-{kind}"
 
 
-def _model(config: Config, projection: Projection) -> Model:
+def _models(config: Config, projection: Projection) -> tuple[Model, Model]:
     """The one-message spec with the projection's faults as its budget.
 
     A broker node that dies resets its TCP connections, and what was in flight on them is
@@ -265,7 +269,9 @@ def _model(config: Config, projection: Projection) -> Model:
     silent net drop: the request or reply its connection was carrying. Likewise a chunk the
     proxy duplicates may repeat part of a frame, and a broker that checks its frames
     (AMQP) closes the connection: the request or reply is then lost, not doubled, so a
-    net-dup in the window also allows a net drop (within the same budget)."""
+    net-dup in the window also allows a net drop (within the same budget).
+
+    Both of `trace_models`: the reduced spec first, the unreduced one deciding."""
     events, net, net_kinds, _ = projection
     node_faults = sum(e[0] == "fault" and e[1] in ("master", "both") for e in events)
     drops = bool(node_faults) or "net-dup" in net_kinds
@@ -273,14 +279,22 @@ def _model(config: Config, projection: Projection) -> Model:
     faults = sum(e[0] == "fault" for e in events) + net + node_faults
     one = dataclasses.replace(config, messages=len({e[1] for e in events if e[0] == "send"}))
     if not faults:
-        return Model(one, FaultModel.none())
-    return Model(one, FaultModel.of(sorted(kinds, key=FAULT_KINDS.index), faults))
+        return trace_models(one, FaultModel.none())
+    return trace_models(one, FaultModel.of(sorted(kinds, key=FAULT_KINDS.index), faults))
 
 
 def check_projection(config: Config, projection: Projection) -> tuple[int | None, str] | None:
     """None when the projection is a behaviour of `config` that may end here; else the
     index of the first event it cannot explain (None: the end) and why."""
-    model = _model(config, projection)
+    outcome: tuple[int | None, str] | None = None
+    for model in _models(config, projection):
+        outcome = _check_with(model, projection)
+        if outcome is None:
+            return None
+    return outcome
+
+
+def _check_with(model: Model, projection: Projection) -> tuple[int | None, str] | None:
     events = list(projection[0])
     try:
         result, configs = explain(model, events, MAX_STATES, _matches)

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from noloss.spec.actions import Action, QueueOffset, Reply, arg_of
+from noloss.spec.config import Config
+from noloss.spec.faults import FaultModel
 from noloss.spec.model import Model
 from noloss.spec.state import COMMITTED_UNPROCESSED, PULLED, REQUEST, STATUS_NAMES, State
 
@@ -40,6 +42,23 @@ MAX_MESSAGES = 4
 
 class TraceError(ValueError):
     """A trace line that is not a well-formed event; the message names the line and field."""
+
+
+def trace_models(config: Config, faults: FaultModel) -> tuple[Model, Model]:
+    """The spec a trace is checked against, as two models: the reduced one (spec/reductions.py,
+    fast) and the unreduced one, tried only where the first explains nothing more.
+
+    The unreduced spec decides. The reductions keep every property's verdict but not the
+    order of what clients see: merged, a pull and the listener's run are one step, so its
+    `deliver` would have to be shown while the node it was pulled from is up. A real
+    consumer pulls a batch (or has a reply on the wire) and runs its listener on it
+    afterwards, the master dead or not: the unreduced spec's silent `pull` before the
+    fault and `process` after it. Likewise the slave's copy of the consumer offsets may lag
+    at any moment, not only as the reduction orders it. Every reduced step is a sequence of
+    unreduced ones showing the same events, so a trace the reduced spec explains (and a
+    state it can end in) the unreduced one explains too: trying it first changes no
+    verdict."""
+    return Model(config, faults), Model(config, faults, reduce=False)
 
 
 # -- what a spec transition shows --------------------------------------------------------

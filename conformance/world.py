@@ -12,6 +12,8 @@ broker took along with it (a restart's recovery fsyncs the log: `flush`). The ta
                                    of a crashed node: the kernel writes its page cache back
     master flush-/slave-timeout    the clock of that one waiter runs out, then a tick
     slave replicate                deliver replication frames both ways until quiet
+    slave reconnect                the slave's hello over its link to the master (made when
+                                   both are up): the master counts it, checking its log or not
     slave sync-offsets             the slave's SlaveSynchronize: it asks the master for its
                                    consumer offsets, copies them (putAll) and persists them
     persist-offsets, restart       the core writes consumerOffset.json / the node restarts
@@ -119,7 +121,8 @@ class World:
         self.network: list[Packet] = []
         self.consumer = SimConsumer(self, model.config.messages)
         self.faults = list(initial.faults)
-        self.connect(handshake=True)
+        self.connect()
+        self.count_slave()
 
     # -- reading the world (for the abstraction) ----------------------------------------
 
@@ -232,7 +235,7 @@ class World:
         elif verb == "replicate":
             self.cluster.pump()
         elif verb == "reconnect":
-            self.cluster.pump(only=(m.HaHello, m.HaTruncate))
+            self.count_slave()
         elif verb == "sync-offsets":
             core = self.cluster.slave.core
             assert isinstance(core, SlaveCore)
@@ -271,19 +274,12 @@ class World:
         assert isinstance(core, MasterCore)
         return core, [0] + [record.end for record in read_records(self.cluster.master.file)]
 
-    def slave_linked(self) -> bool:
-        """The master counts the slave (the spec's `slave_linked`; always true when it
-        trusts the slave's offset)."""
-        if self.model.config.haTrustSlaveOffset:
-            return True
-        core = self.cluster.master.core
-        return self.cluster.linked and isinstance(core, MasterCore) and self.cluster.MASTER_SIDE in core.slaves
-
-    def connect(self, handshake: bool = False) -> None:
-        """The slave (re)connects whenever both nodes are up and says hello: where its log
-        ends. A trusting master counts it at once; a checking one when the spec takes
-        `slave reconnect` (or `handshake`, at the start), which checks the slave's log and
-        may cut it back. The log data waits for `replicate`."""
+    def connect(self) -> None:
+        """The slave's connection to the master is made whenever both nodes are up (the
+        reference slave redials within 0.2 s); SlaveSynchronize's offset requests may use it
+        at once. Its hello, which has the master count the slave, waits for the spec's
+        `slave reconnect` (`count_slave`): the window in which 4.x answers
+        SLAVE_NOT_AVAILABLE."""
         cluster = self.cluster
         if cluster.linked or self.status["master"] != UP or self.status["slave"] != UP:
             return
@@ -292,8 +288,18 @@ class World:
         cluster.master.step(Connected(cluster.MASTER_SIDE))
         cluster.slave.step(Connected(cluster.SLAVE_SIDE, to_master=True))
         cluster.linked = True
-        if handshake or self.model.config.haTrustSlaveOffset:
-            cluster.pump(only=(m.HaHello, m.HaTruncate))
+
+    def count_slave(self) -> None:
+        """The slave's hello reaches the master: it reports where its log ends, the master
+        counts it or has it truncate; the log data waits for `replicate`."""
+        self.cluster.pump(only=(m.HaHello, m.HaTruncate))
+
+    def slave_counted(self) -> bool:
+        """The master counts the slave over a live link (the spec's `slave_linked`)."""
+        if self.status["master"] != UP or self.status["slave"] != UP:
+            return False
+        core, _ = self._master_core()
+        return bool(core.slaves)
 
     # -- faults ----------------------------------------------------------------------
 

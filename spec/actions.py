@@ -153,15 +153,18 @@ def is_prefix(slave: Node, master: Node) -> bool:
 def in_sync(trusts_offsets: bool, state: State) -> bool:
     """The master counts the slave: it waits for its reports and it sends it the log's tail.
 
-    RocketMQ (haTrustSlaveOffset=true) compares offsets only: the slave's first report after
-    it connects is taken unchecked (4.x HAConnection, 5.x DefaultHAConnection), whatever its
-    log holds. With the check (false), a slave holding entries the master lost is not
-    counted, and one whose link broke is counted again only after a `slave reconnect`.
+    Only over a live HA connection: one whose link broke (either node went down) is counted
+    again only after a `slave reconnect` (4.9.7 HAService.isSlaveOK needs connectionCount > 0,
+    which an HAConnection raises when the slave's HAClient connects; the HAClient retries
+    every 5 s). RocketMQ (haTrustSlaveOffset=true) compares offsets only: the slave's first
+    report after it connects is taken unchecked (4.x HAConnection, 5.x DefaultHAConnection),
+    whatever its log holds. With the check (false), a slave holding entries the master lost
+    is not counted.
     """
     master, slave = state.master, state.slave
-    if not connected(master, slave):
+    if not connected(master, slave) or not state.slave_linked:
         return False
-    return trusts_offsets or (state.slave_linked and is_prefix(slave, master))
+    return trusts_offsets or is_prefix(slave, master)
 
 
 def next_message(producer: Producer, acked: bool) -> Producer:

@@ -108,8 +108,8 @@ def settle_covered(model: Model, state: State) -> State:
     connection's slaveAckOffset): a slave already past it — one that was ahead of a master
     that lost entries, its offset taken unchecked (apache/rocketmq#3015) — needs no new
     report. So it happens at once: when the send is stored, and when the slave is counted
-    again (a restart, or the checked handshake's `reconnect`). Offsets are bytes: the slave
-    covers the master's entries that end by its offset (spec/sizes.py).
+    again (its `reconnect`). Offsets are bytes: the slave covers the master's entries that end
+    by its offset (spec/sizes.py).
     """
     if not state.pending or not in_sync(model.config.haTrustSlaveOffset, state):
         return state
@@ -199,11 +199,15 @@ def slave_replicate(model: Model, state: State, action: Action) -> State:
 
 
 def slave_reconnect(model: Model, state: State, action: Action) -> State:
-    """haTrustSlaveOffset=false: the master checks the reconnecting slave's log, has it cut
-    back to the longest prefix the two logs share (the master lost entries the slave kept, or
-    holds others in their place), and counts it again: the verified handshake, as 5.x's
-    controller mode does it by epochs (5.3.0 AutoSwitchHAClient.java:433–457, findConsistentPoint
-    then truncate) and the reference broker a record at a time (HaHello, HaTruncate)."""
+    """The slave's HAClient connects to the master again and the master counts it. Trusting
+    its offset (haTrustSlaveOffset=true), at once. Checking it (false), the master first has
+    the slave's log cut back to the longest prefix the two logs share (the master lost entries
+    the slave kept, or holds others in their place): the verified handshake, as 5.x's
+    controller mode does it by epochs (5.3.0 AutoSwitchHAClient.java:433–457,
+    findConsistentPoint then truncate) and the reference broker a record at a time (HaHello,
+    HaTruncate)."""
+    if model.config.haTrustSlaveOffset:
+        return settle_covered(model, state._replace(slave_linked=True))
     master, slave = state.master, state.slave
     common = 0
     while common < min(len(master.log), len(slave.log)) and master.log[common] == slave.log[common]:
@@ -252,9 +256,10 @@ def sync_offsets(model: Model, state: State, action: Action) -> State:
 
 
 def restart(model: Model, state: State, action: Action) -> State:
-    """A down node starts again with what it kept (disk, and page cache after a mere crash)."""
+    """A down node starts again with what it kept (disk, and page cache after a mere crash),
+    with no HA connection: the slave is counted again at its `reconnect`."""
     node = _node(state, action.actor)
-    return settle_covered(model, _with_node(state, action.actor, node._replace(status=UP)))
+    return _with_node(state, action.actor, node._replace(status=UP))
 
 
 MASTER_EFFECTS: dict[str, Effect] = {

@@ -92,12 +92,11 @@ def _lose_disk(node: Node) -> Node:
 
 
 def _unlink(model: Model, state: State) -> State:
-    """The HA connection dies with either node; only a checking master (haTrustSlaveOffset=false)
-    notices. A trusting master's slave reconnects from the end of its own log: the unreadable
-    bytes go with the link (a RocketMQ slave keeps them until it restarts, see docs/mbt.md)."""
-    if model.config.haTrustSlaveOffset:
-        return state._replace(slave_unread=0) if state.slave_unread else state
-    return state._replace(slave_linked=False)
+    """The HA connection dies with either node: a restarted master has none until the slave's
+    HAClient connects again (`slave reconnect`), nor has a restarted slave. The unreadable bytes
+    a trusting master pushed go with the link (a RocketMQ slave keeps them until it restarts,
+    see docs/mbt.md)."""
+    return state._replace(slave_linked=False, slave_unread=0)
 
 
 def _master_down(model: Model, state: State, master: Node) -> State:

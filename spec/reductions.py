@@ -7,7 +7,8 @@ unreduced model would take (so a counterexample or a lockstep can name it):
 
 * a lag no remaining fault can observe is closed (`Observed` says which): the consumer's
   `commit` of a message it has processed, the master's and the slave's `flush`, a node's
-  `persist-offsets`;
+  `persist-offsets`, the slave's HA `reconnect` where the master neither waits for it nor
+  checks its log;
 * after a commit at the master, the slave's `sync-offsets` (its copy of the committed
   offsets, RocketMQ's SlaveSynchronize), if the master can go down at all in this run.
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from noloss.spec.actions import Action, QueueOffset, offsets_to_sync, up
+from noloss.spec.actions import Action, QueueOffset, connected, offsets_to_sync, up
 from noloss.spec.config import Config
 from noloss.spec.faults import (
     BOTH_POWER_LOSS,
@@ -62,6 +63,7 @@ class Observed:
     slave_offsets_disk: bool  # slave goes down with memory: crash or power loss
     slave_offsets: bool  # the consumer can read the slave: the master can go down
     commit_gap: bool  # a consumer crash between CONSUME_SUCCESS and the offset commit
+    slave_link: bool  # the master waits for the slave (its link decides the status) or checks its log
 
     @staticmethod
     def of(config: Config, kinds: frozenset[str], slave_offsets: bool | None = None) -> Observed:
@@ -78,6 +80,10 @@ class Observed:
             slave_offsets_disk=bool(kinds & slave_down),
             slave_offsets=slave_offsets,
             commit_gap=CONSUMER_CRASH in kinds,
+            # Otherwise a slave not yet reconnected differs from a connected one only in not
+            # replicating yet, which a connected one may also not do: every behaviour of the
+            # first is one of the second.
+            slave_link=config.waits_for_slave or not config.haTrustSlaveOffset,
         )
 
 
@@ -111,6 +117,7 @@ _SLAVE_FLUSH = Action("slave", "flush", None)
 _MASTER_PERSIST = Action("master", "persist-offsets", None)
 _SLAVE_PERSIST = Action("slave", "persist-offsets", None)
 _SYNC_OFFSETS = Action("slave", "sync-offsets", None)
+_RECONNECT = Action("slave", "reconnect", None)
 
 
 def silent_step(model: Model, before: State, action: Action, after: State, observed: Observed | None = None) -> Action | None:
@@ -126,6 +133,8 @@ def silent_step(model: Model, before: State, action: Action, after: State, obser
     if not observed.commit_gap and work is not None and work.stage == SUCCEEDED:
         return Action("consumer", "commit", work.entry.msg, QueueOffset(work.queue, work.offset))
     master, slave = after.master, after.slave
+    if not observed.slave_link and not after.slave_linked and connected(master, slave):
+        return _RECONNECT
     if not observed.master_flush and master.flushed < len(master.log):
         return _MASTER_FLUSH
     if not observed.slave_flush and slave.flushed < len(slave.log):

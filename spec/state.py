@@ -125,8 +125,8 @@ class State(NamedTuple):
     effects: tuple[int, ...]  # per message: business effects applied (dedup-aware), capped at 2
     faults: tuple[int, ...]  # per fault kind (FAULT_KINDS order): how many happened so far
     failures: int  # business-logic failures (RECONSUME_LATER) so far, bounded by `redeliveries`
-    # haTrustSlaveOffset=false only: the master has checked the slave's log since their link
-    # last broke (either node going down breaks it); always True when the master trusts offsets.
+    # The slave's HA connection to the master has been made again since it last broke (either
+    # node going down breaks it), and with haTrustSlaveOffset=false the master has checked its log.
     slave_linked: bool = True
     # haTrustSlaveOffset=true only: the master streamed from inside one of its records (the
     # slave's offset was no record boundary of its log, spec/sizes.py), so the slave holds

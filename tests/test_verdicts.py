@@ -133,6 +133,7 @@ def test_strict_power_loss_counterexample_skips_a_stored_message() -> None:
         "producer send-refused m0",
         "master restart",
         "producer send m1",
+        "slave reconnect",  # its first report after the restart is taken unchecked
         "master receive m1 (#1)",  # the slave's offset (m0's) already covers m1's entry
         "master flush",
         "producer receive m1 (#1 SEND_OK)",
@@ -149,27 +150,30 @@ def test_strict_power_loss_counterexample_skips_a_stored_message() -> None:
 def test_strict_any_single_fault_all_kinds_together() -> None:
     result = check(preset("strict"), FaultModel.of(FAULT_KINDS, 1))
     assert result.stats.complete
-    assert result.stats.states == 298_350
+    assert result.stats.states == 356_954  # 298,350 before a restart broke the trusted slave's HA link
     assert status(result, "NoAckedLoss") == VIOLATED
-    assert len(counterexample(result, "NoAckedLoss")) == 12
+    assert len(counterexample(result, "NoAckedLoss")) == 13  # with the slave's reconnect after the restart
 
 
 # --- Pinned state counts: no faults, and one master crash. ---
+# The master-crash counts of the presets whose master waits for the slave grew (strict
+# 16,285 -> 23,970) when a restart began to break the slave's HA link for trusted offsets
+# too: 4.x answers SLAVE_NOT_AVAILABLE, 5.x holds the send, until the slave reconnects.
 
 STATE_COUNTS = {
     "rocketmq-default": (32, 200),
-    "strict": (1734, 16285),
+    "strict": (1734, 23970),
     "sync-flush-async-master": (1475, 15575),
-    "async-flush-sync-master": (365, 3914),
-    "slave-async-flush": (1734, 16285),
+    "async-flush-sync-master": (365, 5788),
+    "slave-async-flush": (1734, 23970),
     "rocketmq5-default": (32, 200),
     "rocketmq5-sync-master": (1076, 9840),
-    "rocketmq5-quorum": (1160, 9483),
-    "oneway": (81, 503),
-    "async-send": (1734, 16285),
-    "commit-before-process": (3043, 30646),
-    "no-status-check": (172, 1297),
-    "idempotent-strict": (1734, 16285),
+    "rocketmq5-quorum": (1160, 13603),
+    "oneway": (81, 689),
+    "async-send": (1734, 23970),
+    "commit-before-process": (3043, 45010),
+    "no-status-check": (172, 1924),
+    "idempotent-strict": (1734, 23970),
 }
 
 

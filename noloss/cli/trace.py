@@ -14,7 +14,7 @@ from typing import Any
 
 from noloss.cli.check import add_model_arguments, config_from
 from noloss.model_check.describe import fields
-from noloss.conformance.trace_check import TraceError, check_trace, event_json, parse_trace
+from noloss.conformance.trace_check import TraceError, check_trace, event_json, parse_trace, trace_models
 from noloss.spec.faults import FaultModel, FaultSpecError, parse_faults
 from noloss.spec.model import Model
 from noloss.cli.errors import UsageError, non_negative, positive
@@ -42,11 +42,13 @@ def run_check(args: argparse.Namespace) -> int:
     events = [event for _, event in lines]
     if args.messages is None:
         args.messages = max((e[1] for e in events if e[0] != "fault" and e[0] != "restart"), default=0) + 1
-    model = Model(config_from(args), _faults(args, sum(e[0] == "fault" for e in events)))
-    try:
-        result = check_trace(model, events, args.max_states)
-    except TraceError as error:
-        raise UsageError(str(error)) from None
+    for model in trace_models(config_from(args), _faults(args, sum(e[0] == "fault" for e in events))):
+        try:
+            result = check_trace(model, events, args.max_states)
+        except TraceError as error:
+            raise UsageError(str(error)) from None
+        if result.ok:
+            break
     if result.ok:
         print(f"{args.trace}: {len(events)} events, a behaviour of the spec ({args.preset}, faults {model.faults.describe()})")
         return 0

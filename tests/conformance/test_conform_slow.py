@@ -4,16 +4,17 @@ several cycles each, both judgements. The 100-cycle run is benchmarks/conform_cy
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from noloss.conformance import run as conformance_run
+from noloss.conformance.history import read_history
 from noloss.conformance.run import RunSpec, run
 from noloss.conformance.targets import reference
 from noloss.spec.config import preset
 
-# SYNC_FLUSH, ASYNC_MASTER, only SEND_OK counts. Under SYNC_MASTER the reference broker
-# answers SLAVE_NOT_AVAILABLE between a master's restart and its slave's reconnection,
-# which RocketMQ 4.x does too and the spec does not model yet (docs/conform.md).
+# SYNC_FLUSH, ASYNC_MASTER, only SEND_OK counts.
 PRESET = "sync-flush-async-master"
 
 
@@ -32,15 +33,22 @@ def test_no_acknowledged_loss_and_a_behaviour_of_the_preset(kind: str, cycles: i
 
 
 @pytest.mark.slow
-def test_strict_after_a_master_restart_is_caught_answering_slave_not_available(tmp_path: Path) -> None:
-    """A disagreement the harness finds between RocketMQ 4.x (and the reference broker) and
-    the spec: until the slave reconnects to a restarted master, SYNC_MASTER answers
-    SLAVE_NOT_AVAILABLE; the spec reconnects them at once. Nothing is lost (the application
-    resends), but trace-check rejects the status. Pinned until the spec models it."""
+def test_strict_answers_slave_not_available_after_a_master_restart_as_the_spec_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Until the slave reconnects to a restarted master, SYNC_MASTER answers
+    SLAVE_NOT_AVAILABLE (4.x isSlaveOK needs a live HA connection): the reference broker,
+    and the spec since its `slave reconnect` follows a restart under trusted offsets too.
+    The application resends; nothing is lost and the history is a behaviour of strict."""
+    records: list[dict[str, Any]] = []  # the history as judged (a passing run's file is removed)
+
+    def read(path: Path) -> list[dict[str, Any]]:
+        records.extend(read_history(path))
+        return records
+
+    monkeypatch.setattr(conformance_run, "read_history", read)
     config = preset("strict")
     spec = RunSpec("strict", config, ("kill",), producers=4, messages=10**9, duration_s=10**6, interval_s=1.0, down_s=0.3, cycles=2)
     result = run(spec, "kill", reference.factory(config), tmp_path / "kill", progress=False)
     assert result.counts is not None and result.judgement is not None
     assert result.counts.lost == 0
-    assert not result.judgement.ok
-    assert all("SLAVE_NOT_AVAILABLE" in failure.reason for failure in result.judgement.failures)
+    assert result.judgement.ok, (result.history, result.judgement.failures[:3])
+    assert any(r["event"] == "status" and r["status"] == "SLAVE_NOT_AVAILABLE" for r in records), "the window was never hit"

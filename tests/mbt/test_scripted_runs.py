@@ -10,7 +10,7 @@ from noloss.spec.actions import Action, Attempt, QueueOffset, Reply
 from noloss.spec.config import Config, preset
 from noloss.spec.faults import FaultModel
 from noloss.spec.model import Model
-from noloss.spec.state import MAIN, REPLY, RETRY, SEND_OK, WAITING, Entry, Packet, State
+from noloss.spec.state import MAIN, REPLY, RETRY, SEND_OK, SLAVE_NOT_AVAILABLE, WAITING, Entry, Packet, State
 from tests.mbt.machines import CONFIGS, Mismatch, mismatch_text
 
 
@@ -41,6 +41,7 @@ def test_a_slave_ahead_of_its_master_is_counted_at_once() -> None:
             Action("producer", "receive", 0, Reply(1, SEND_OK)),
             Action("master", "power-loss", None),  # ASYNC_FLUSH: m0 was never on the master's disk
             Action("master", "restart", None),  # the slave (one entry) is ahead of the master (none)
+            Action("slave", "reconnect", None),  # its first report is taken unchecked
             Action("producer", "send", 1),
             Action("master", "receive", 1, Attempt(1)),
         ],
@@ -69,7 +70,8 @@ def test_a_trusted_offset_inside_a_record_makes_a_slave_that_reads_nothing_more(
             Action("consumer", "send-back", 0),  # the retry copy: on the master's page cache only
             Action("slave", "replicate", None),
             Action("master", "power-loss", None),
-            Action("master", "restart", None),  # the slave (213 bytes) is ahead of the master (100)
+            Action("master", "restart", None),
+            Action("slave", "reconnect", None),  # the slave (213 bytes) is ahead of the master (100)
             Action("producer", "send", 1),
             Action("master", "receive", 1, Attempt(1)),  # m1 ends at 200: the slave's offset covers it
             Action("master", "flush", None),
@@ -105,3 +107,14 @@ def test_the_checked_handshake_cuts_a_diverged_slave_back_and_counts_it() -> Non
     )
     assert state.slave.log == () and state.slave_linked
     assert [(request.msg, request.replication) for request in state.pending] == [(1, WAITING)]
+
+
+def test_a_restarted_master_answers_slave_not_available_until_the_slave_reconnects() -> None:
+    """4.x isSlaveOK needs a live HA connection: between a master's restart and the slave's
+    reconnect, SYNC_MASTER answers SLAVE_NOT_AVAILABLE. Both sides do it."""
+    restarted = [Action("master", "crash", None), Action("master", "restart", None), Action("producer", "send", 0)]
+    stored = [Action("master", "receive", 0, Attempt(1)), Action("master", "flush", None)]
+    state = run("strict", ["master-crash"], [*restarted, *stored])
+    assert Packet(REPLY, 0, 1, SLAVE_NOT_AVAILABLE) in state.network
+    state = run("strict", ["master-crash"], [*restarted, Action("slave", "reconnect", None), *stored, Action("slave", "replicate", None)])
+    assert Packet(REPLY, 0, 1, SEND_OK) in state.network
