@@ -29,7 +29,8 @@ from nats.aio.client import Client
 from nats.js.api import ConsumerConfig, StorageType
 
 from noloss.conformance.targets.base import Delivery, Handler, Outcome, Route, SendOutcome, Target, TargetConsumer, TargetProducer, direct
-from noloss.conformance.targets.nodes import ThreadedConsumer, OneNodeTarget, free_port, listening, missing_binary, wait_until
+from noloss.conformance.ports import free_port
+from noloss.conformance.targets.nodes import ThreadedConsumer, OneNodeTarget, listening, missing_binary, wait_until
 from noloss.conformance.targets.reference import supports
 from noloss.spec.config import SYNC_FLUSH, SYNC_MASTER, Config, ConfigError
 

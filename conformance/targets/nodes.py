@@ -26,13 +26,6 @@ from typing import Any, ClassVar
 from noloss.conformance.targets.base import FaultUnavailable, Route, Target, TargetConsumer, direct
 
 
-def free_port() -> int:
-    """A loopback port nobody listens on now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def missing_binary(*names: str) -> str | None:
     """A one-line reason when one of the broker's binaries is not installed, else None."""
     for name in names:

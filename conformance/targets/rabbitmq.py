@@ -29,7 +29,8 @@ import pika
 import pika.exceptions
 
 from noloss.conformance.targets.base import Delivery, Handler, Outcome, Route, SendOutcome, Target, TargetConsumer, TargetProducer, direct
-from noloss.conformance.targets.nodes import ThreadedConsumer, OneNodeTarget, free_port, listening, wait_until
+from noloss.conformance.ports import free_port
+from noloss.conformance.targets.nodes import ThreadedConsumer, OneNodeTarget, listening, wait_until
 from noloss.conformance.targets.reference import supports
 from noloss.spec.config import SYNC_FLUSH, SYNC_MASTER, Config, ConfigError
 
