@@ -3,14 +3,18 @@ started by the test, with a quorum queue and with a durable classic queue (docs/
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from noloss.conformance.netproxy import Direction, FaultyProxy
 from noloss.conformance.run import TargetFactory
+from noloss.conformance.targets.base import SEND_TIMEOUT_S, Outcome
 from noloss.conformance.targets import rabbitmq
 from noloss.spec.config import Config, ConfigError, preset
 from tests.conformance.real_broker_runs import CAP_S, assert_nothing_lost, require, small_run
@@ -35,7 +39,7 @@ def test_one_rabbitmq_node_claims_neither_async_flush_nor_sync_master() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("make", [quorum, classic], ids=["quorum", "classic"])
-@pytest.mark.parametrize("kind", ["kill", "consumer-crash"])
+@pytest.mark.parametrize("kind", ["kill", "consumer-crash", "net-drop"])
 def test_rabbitmq_keeps_every_confirmed_message(tmp_path: Path, kind: str, make: Callable[[Config], TargetFactory]) -> None:
     require(SERVER)
     assert_nothing_lost(small_run("sync-flush-async-master", kind, make, tmp_path, cycles=2, duration_s=CAP_S), faults=2)
@@ -80,4 +84,28 @@ def test_a_restarting_node_keeps_its_port_from_binds_to_port_zero(tmp_path: Path
             assert port not in handed
             assert len(handed) > 1000
     finally:
+        target.close()
+
+
+@pytest.mark.slow
+def test_a_publish_whose_confirm_never_comes_is_unknown_within_the_send_timeout(tmp_path: Path) -> None:
+    """pika waits for a confirm with no limit, and heartbeats keep a connection alive while
+    its confirm is lost: a net-drop run hung on it. The producer gives up after the send
+    timeout, as RocketMQ's does, with the outcome unknown."""
+    require(SERVER)
+    target = rabbitmq.RabbitTarget(preset("sync-flush-async-master"), tmp_path, queue_type="classic")
+    target.start()
+    proxy = FaultyProxy(("127.0.0.1", int(target.address("master").rsplit(":", 1)[1])), name="producer->master")
+    proxy.start()
+    producer = rabbitmq.RabbitProducer("%s:%d" % proxy.address, retries=2)
+    try:
+        assert asyncio.run(producer.send(b"first", "0", lambda: None)).outcome is Outcome.ACKNOWLEDGED
+        proxy.drop(Direction.TO_CLIENT, 3600)  # every confirm (and close-ok) from now on
+        began = time.monotonic()
+        outcome = asyncio.run(producer.send(b"second", "1", lambda: None))
+        assert outcome.outcome is Outcome.UNKNOWN, outcome
+        assert time.monotonic() - began < SEND_TIMEOUT_S + 2
+        asyncio.run(producer.close())  # its close-ok is dropped too: bounded as well
+    finally:
+        proxy.stop()
         target.close()
