@@ -252,6 +252,11 @@ class RabbitTarget(OneNodeTarget):
             _declare(connection.channel(), self.queue_type)
         finally:
             connection.close()
+        # RabbitMQ 3.10 fsyncs neither the directories it creates at its first boot (its
+        # whole node directory) nor some of the files (the feature flags file): a power cut
+        # before ext4 commits them makes it boot as a new node with no queue
+        # (docs/brokers.md). Made durable once, before any message, as NATS's files are.
+        self._nodes.settle("master", files=True)
 
     def _short_name(self) -> str:
         return f"noloss-{self._port}"
