@@ -109,4 +109,3 @@ def test_a_publish_whose_confirm_never_comes_is_unknown_within_the_send_timeout(
     finally:
         proxy.stop()
         target.close()
-
