@@ -30,6 +30,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import ClassVar
 
+# RocketMQ's sendMsgTimeout (3000 ms): a send, with its retries, gives up this long after it
+# began; the outcome is then unknown. Every target's producer waits no longer.
+SEND_TIMEOUT_S = 3.0
+
 
 class Outcome(StrEnum):
     """What one `send(body)` told the application, in the spec's terms."""

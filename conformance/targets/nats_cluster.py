@@ -32,7 +32,8 @@ import nats.js.errors
 
 from noloss.conformance.targets.base import FaultUnavailable, Handler, Route, Target, TargetConsumer, TargetProducer, direct
 from noloss.conformance.targets.nats_jetstream import _NETWORK_ERRORS, STREAM, NatsConsumer, NatsProducer, _connect, create_stream
-from noloss.conformance.targets.nodes import NodeSet, free_port, listening, missing_binary, wait_until
+from noloss.conformance.ports import free_port
+from noloss.conformance.targets.nodes import NodeSet, listening, missing_binary, wait_until
 from noloss.conformance.targets.reference import supports
 from noloss.spec.config import SYNC_FLUSH, SYNC_MASTER, Config, ConfigError
 

@@ -28,14 +28,14 @@ import nats.js.errors
 from nats.aio.client import Client
 from nats.js.api import ConsumerConfig, StorageType
 
-from noloss.conformance.targets.base import Delivery, Handler, Outcome, Route, SendOutcome, Target, TargetConsumer, TargetProducer, direct
-from noloss.conformance.targets.nodes import ThreadedConsumer, OneNodeTarget, free_port, listening, missing_binary, wait_until
+from noloss.conformance.targets.base import SEND_TIMEOUT_S, Delivery, Handler, Outcome, Route, SendOutcome, Target, TargetConsumer, TargetProducer, direct
+from noloss.conformance.ports import free_port
+from noloss.conformance.targets.nodes import ThreadedConsumer, OneNodeTarget, listening, missing_binary, wait_until
 from noloss.conformance.targets.reference import supports
 from noloss.spec.config import SYNC_FLUSH, SYNC_MASTER, Config, ConfigError
 
 STREAM = "NOLOSS"
 SUBJECT = "noloss.messages"
-SEND_TIMEOUT_S = 3.0
 ACK_WAIT_S = 2.0
 _NETWORK_ERRORS = (nats.errors.ConnectionClosedError, nats.errors.TimeoutError, nats.errors.NoServersError, nats.errors.StaleConnectionError, nats.errors.UnexpectedEOF, ConnectionError, OSError, asyncio.TimeoutError)
 

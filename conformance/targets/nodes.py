@@ -9,7 +9,9 @@ only how to write the command line and how to tell the node is ready.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import json
 import os
 import shutil
 import signal
@@ -24,13 +26,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from noloss.conformance.targets.base import FaultUnavailable, Route, Target, TargetConsumer, direct
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def missing_binary(*names: str) -> str | None:
@@ -173,11 +168,17 @@ class NodeSet:
                 self.kill(name)
 
     def power_cut(self, name: str, torn_last_write: bool = False) -> None:
+        """SIGKILL `name`, then cut its filesystem's power; what the cut dropped is appended to
+        root/<name>.cuts.jsonl."""
         fs = self._filesystems.get(name)
         if fs is None:
             raise FaultUnavailable(f"power loss unavailable: {self._power_loss_reason}")
         self.kill(name)
-        fs.power_cut(torn_last_write=torn_last_write)
+        report = fs.power_cut(torn_last_write=torn_last_write)
+        # What the cut dropped, kept beside the node's log (and with a failing run's history):
+        # a lost file tells a directory entry never fsynced from data confirmed too early.
+        with open(self.root / f"{name}.cuts.jsonl", "a") as cuts:
+            cuts.write(json.dumps(dataclasses.asdict(report)) + "\n")
 
     def restart(self, name: str) -> None:
         node = self.nodes[name]

@@ -10,7 +10,9 @@ The spec's knobs, as RabbitMQ settings:
 - brokerRole: one node, so ASYNC_MASTER only (a 3-node cluster does not fit this
   machine's start-up times; docs/brokers.md); faults on the slave are unavailable;
 - the confirm (ack) is SEND_OK; a nack or an unroutable return is a refusal; a lost
-  connection is unknown, republished up to retryTimesWhenSendFailed times;
+  connection, or no confirm within the send timeout (RocketMQ's sendMsgTimeout, 3 s: a
+  publish or its confirm lost on the way), is unknown, republished up to
+  retryTimesWhenSendFailed times;
 - a consumer with manual ack after the business step (prefetch 50).
 """
 
@@ -24,12 +26,15 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import pika
 import pika.exceptions
+from pika.adapters.utils.connection_workflow import AMQPConnectorException
 
-from noloss.conformance.targets.base import Delivery, Handler, Outcome, Route, SendOutcome, Target, TargetConsumer, TargetProducer, direct
-from noloss.conformance.targets.nodes import ThreadedConsumer, OneNodeTarget, free_port, listening, wait_until
+from noloss.conformance.targets.base import SEND_TIMEOUT_S, Delivery, Handler, Outcome, Route, SendOutcome, Target, TargetConsumer, TargetProducer, direct
+from noloss.conformance.ports import free_port
+from noloss.conformance.targets.nodes import ThreadedConsumer, OneNodeTarget, listening, wait_until
 from noloss.conformance.targets.reference import supports
 from noloss.spec.config import SYNC_FLUSH, SYNC_MASTER, Config, ConfigError
 
@@ -39,7 +44,7 @@ SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"  # Debian's /usr/sbin one switc
 NODES = ("master",)
 BOOT_TIMEOUT_S = 120.0
 EPMD_PORT = 4369
-_NETWORK_ERRORS = (pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError, pika.exceptions.StreamLostError, ConnectionError, OSError)
+_T = TypeVar("_T")
 
 
 def settings_of(config: Config) -> None:
@@ -65,9 +70,33 @@ def epmd_names() -> set[str] | None:
     return {line.split()[1] for line in reply[4:].decode("latin-1").splitlines() if line.startswith("name ")}
 
 
+class NoReplyInTime(Exception):
+    """The broker did not answer (a confirm, a close-ok) within the time given."""
+
+
+_NETWORK_ERRORS = (NoReplyInTime, AMQPConnectorException, pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError, pika.exceptions.StreamLostError, ConnectionError, OSError)
+
+
+def within(connection: pika.BlockingConnection, seconds: float, action: Callable[[], _T]) -> _T:
+    """`action` (a blocking call on `connection`), or NoReplyInTime once `seconds` pass.
+
+    pika's blocking calls wait for the broker's reply with no limit: a publish or its
+    confirm lost on the way (net-drop) leaves basic_publish waiting while heartbeats keep
+    the connection alive — the RabbitMQ net-drop run that hung. The limit is a timer on the
+    connection's I/O loop, the one those calls run while they wait (BlockingConnection's
+    own call_later fires only in process_data_events); when it fires it drops the TCP
+    connection as pika does on a heartbeat timeout, and the call raises NoReplyInTime."""
+    impl = connection._impl  # pika 1.x: the SelectConnection under the blocking one
+    timer = impl.ioloop.call_later(seconds, lambda: impl._terminate_stream(NoReplyInTime(f"no reply within {seconds:.1f}s")))
+    try:
+        return action()
+    finally:
+        impl.ioloop.remove_timeout(timer)
+
+
 def _parameters(address: str) -> pika.ConnectionParameters:
     host, port = address.rsplit(":", 1)
-    return pika.ConnectionParameters(host=host, port=int(port), socket_timeout=3, blocked_connection_timeout=3, connection_attempts=1, heartbeat=10)
+    return pika.ConnectionParameters(host=host, port=int(port), socket_timeout=3, stack_timeout=SEND_TIMEOUT_S, blocked_connection_timeout=3, connection_attempts=1, heartbeat=10)
 
 
 def _declare(channel: pika.adapters.blocking_connection.BlockingChannel, queue_type: str) -> None:
@@ -89,7 +118,7 @@ class RabbitProducer(TargetProducer):
 
     def _send(self, body: bytes, key: str, on_request: Callable[[], None]) -> SendOutcome:
         detail = ""
-        deadline = time.monotonic() + 3.0
+        deadline = time.monotonic() + SEND_TIMEOUT_S
         for _ in range(self._attempts):
             if time.monotonic() >= deadline:
                 break
@@ -100,8 +129,9 @@ class RabbitProducer(TargetProducer):
                 continue
             on_request()
             properties = pika.BasicProperties(delivery_mode=2, message_id=f"{key}-{uuid.uuid4().hex}")
+            assert self._connection is not None
             try:
-                channel.basic_publish("", QUEUE, body, properties, mandatory=True)
+                within(self._connection, max(0.0, deadline - time.monotonic()), lambda: channel.basic_publish("", QUEUE, body, properties, mandatory=True))
             except (pika.exceptions.NackError, pika.exceptions.UnroutableError) as error:
                 return SendOutcome(Outcome.FAILED, None, None, repr(error))
             except _NETWORK_ERRORS as error:
@@ -114,16 +144,16 @@ class RabbitProducer(TargetProducer):
     def _open(self) -> pika.adapters.blocking_connection.BlockingChannel:
         if self._channel is None or not self._channel.is_open:
             self._drop()
-            self._connection = pika.BlockingConnection(self._parameters)
-            self._channel = self._connection.channel()
-            self._channel.confirm_delivery()
+            self._connection = connection = pika.BlockingConnection(self._parameters)  # stack_timeout bounds it
+            self._channel = channel = within(connection, SEND_TIMEOUT_S, connection.channel)
+            within(connection, SEND_TIMEOUT_S, channel.confirm_delivery)
         return self._channel
 
     def _drop(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None
         if connection is not None and connection.is_open:
             try:
-                connection.close()
+                within(connection, SEND_TIMEOUT_S, connection.close)  # a close-ok can be dropped too
             except _NETWORK_ERRORS:
                 pass
 
@@ -222,6 +252,11 @@ class RabbitTarget(OneNodeTarget):
             _declare(connection.channel(), self.queue_type)
         finally:
             connection.close()
+        # RabbitMQ 3.10 fsyncs neither the directories it creates at its first boot (its
+        # whole node directory) nor some of the files (the feature flags file): a power cut
+        # before ext4 commits them makes it boot as a new node with no queue
+        # (docs/brokers.md). Made durable once, before any message, as NATS's files are.
+        self._nodes.settle("master", files=True)
 
     def _short_name(self) -> str:
         return f"noloss-{self._port}"

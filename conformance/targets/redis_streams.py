@@ -40,15 +40,15 @@ import redis.asyncio as aredis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from noloss.conformance.targets.base import Delivery, Handler, Outcome, Route, SendOutcome, Target, TargetConsumer, TargetProducer, direct
-from noloss.conformance.targets.nodes import ThreadedConsumer, NodeSet, free_port, missing_binary, wait_until
+from noloss.conformance.targets.base import SEND_TIMEOUT_S, Delivery, Handler, Outcome, Route, SendOutcome, Target, TargetConsumer, TargetProducer, direct
+from noloss.conformance.ports import free_port
+from noloss.conformance.targets.nodes import ThreadedConsumer, NodeSet, missing_binary, wait_until
 from noloss.conformance.targets.reference import supports
 from noloss.spec.config import SYNC_FLUSH, SYNC_MASTER, Config, ConfigError
 
 STREAM = "noloss"
 CONSUMER = "noloss-consumer"  # one name: a restarted consumer reads what its predecessor left pending
 WAIT_TIMEOUT_MS = 1000
-SEND_TIMEOUT_S = 3.0  # RocketMQ's sendMsgTimeout
 FSYNC = {"always", "everysec", "no"}
 
 

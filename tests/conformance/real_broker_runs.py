@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from noloss.conformance.faults import NET_FAULTS
+from noloss.conformance.net import proxies
 from noloss.conformance.run import RunResult, RunSpec, run
 from noloss.conformance.targets.base import Target
 from noloss.spec.config import Config, preset
@@ -27,10 +29,10 @@ def require(binary: str) -> None:
 
 def small_run(claimed: str, kind: str, make: Callable[[Config], Callable[[Path, bool], Target]], directory: Path, cycles: int = 1, duration_s: float = 4.0) -> RunResult:
     """`cycles` faults of `kind` in a run of two producers against the target `make` builds
-    for the preset `claimed`."""
+    for the preset `claimed` (its clients through the TCP proxies, for a network fault)."""
     config = preset(claimed)
     spec = RunSpec(claimed, config, (kind,), producers=2, messages=100_000, duration_s=duration_s, interval_s=1.5, down_s=0.3, cycles=cycles, quiet_s=2)
-    return run(spec, kind, make(config), directory / kind, progress=False)
+    return run(spec, kind, make(config), directory / kind, proxies if kind in NET_FAULTS else None, progress=False)
 
 
 def assert_nothing_lost(result: RunResult, faults: int = 1, tolerated: str | None = None) -> None:

@@ -3,12 +3,18 @@ started by the test, with a quorum queue and with a durable classic queue (docs/
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from noloss.conformance.netproxy import Direction, FaultyProxy
 from noloss.conformance.run import TargetFactory
+from noloss.conformance.targets.base import SEND_TIMEOUT_S, Outcome
 from noloss.conformance.targets import rabbitmq
 from noloss.spec.config import Config, ConfigError, preset
 from tests.conformance.real_broker_runs import CAP_S, assert_nothing_lost, require, small_run
@@ -33,7 +39,73 @@ def test_one_rabbitmq_node_claims_neither_async_flush_nor_sync_master() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("make", [quorum, classic], ids=["quorum", "classic"])
-@pytest.mark.parametrize("kind", ["kill", "consumer-crash"])
+@pytest.mark.parametrize("kind", ["kill", "consumer-crash", "net-drop"])
 def test_rabbitmq_keeps_every_confirmed_message(tmp_path: Path, kind: str, make: Callable[[Config], TargetFactory]) -> None:
     require(SERVER)
     assert_nothing_lost(small_run("sync-flush-async-master", kind, make, tmp_path, cycles=2, duration_s=CAP_S), faults=2)
+
+
+@pytest.mark.slow
+def test_a_restarting_node_keeps_its_port_from_binds_to_port_zero(tmp_path: Path) -> None:
+    """The CI failure: a node restarted after a SIGKILL exited at boot with `eaddrinuse` on
+    its AMQP port, because the kernel handed that port, free while the node was down, to a
+    bind to port 0 (Erlang makes one before every connect). Here a thread binds port
+    0 as fast as it can through each restart (the kernel cannot tell it from another
+    process); with the port outside the ephemeral range it
+    is never handed out, and every restart comes up."""
+    require(SERVER)
+    target = rabbitmq.RabbitTarget(preset("sync-flush-async-master"), tmp_path, queue_type="classic")
+    target.start()
+    port = int(target.address("master").rsplit(":", 1)[1])
+    try:
+        for _ in range(2):
+            target.kill("master")
+            booted = threading.Event()
+            handed: set[int] = set()
+
+            def bind_port_zero() -> None:
+                while not booted.is_set():
+                    other = socket.socket()
+                    other.bind(("127.0.0.1", 0))
+                    handed.add(other.getsockname()[1])
+                    if other.getsockname()[1] != port:
+                        other.close()
+                    else:  # held, as Erlang holds its connection to epmd: the boot then fails
+                        booted.wait()
+                        other.close()
+
+            binder = threading.Thread(target=bind_port_zero)
+            binder.start()
+            try:
+                target.restart("master")
+            finally:
+                booted.set()
+                binder.join()
+            assert port not in handed
+            assert len(handed) > 1000
+    finally:
+        target.close()
+
+
+@pytest.mark.slow
+def test_a_publish_whose_confirm_never_comes_is_unknown_within_the_send_timeout(tmp_path: Path) -> None:
+    """pika waits for a confirm with no limit, and heartbeats keep a connection alive while
+    its confirm is lost: a net-drop run hung on it. The producer gives up after the send
+    timeout, as RocketMQ's does, with the outcome unknown."""
+    require(SERVER)
+    target = rabbitmq.RabbitTarget(preset("sync-flush-async-master"), tmp_path, queue_type="classic")
+    target.start()
+    proxy = FaultyProxy(("127.0.0.1", int(target.address("master").rsplit(":", 1)[1])), name="producer->master")
+    proxy.start()
+    producer = rabbitmq.RabbitProducer("%s:%d" % proxy.address, retries=2)
+    try:
+        assert asyncio.run(producer.send(b"first", "0", lambda: None)).outcome is Outcome.ACKNOWLEDGED
+        proxy.drop(Direction.TO_CLIENT, 3600)  # every confirm (and close-ok) from now on
+        began = time.monotonic()
+        outcome = asyncio.run(producer.send(b"second", "1", lambda: None))
+        assert outcome.outcome is Outcome.UNKNOWN, outcome
+        assert time.monotonic() - began < SEND_TIMEOUT_S + 2
+        asyncio.run(producer.close())  # its close-ok is dropped too: bounded as well
+    finally:
+        proxy.stop()
+        target.close()

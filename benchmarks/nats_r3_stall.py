@@ -1,0 +1,100 @@
+"""The NATS R3 `slave-kill` cell of docs/brokers.md, with the stream and the durable consumer
+inspected after the drain, before the nodes stop: are acknowledged messages the run counts
+as lost gone from the stream, or is delivery stalled?
+
+    .venv/bin/python benchmarks/nats_r3_stall.py [--runs 3] [--wait 20] [--out DIR]
+
+Each run is the cell's (4 producers, 8 s, two kills of both followers 2 s apart). After its
+drain, and `--wait` seconds more, prints one JSON line: the stream's state, the durable
+consumer's (delivered and ack-floor stream sequences, pending, pull requests waiting), how
+many messages a new ordered consumer reads back, and what a new pull subscription on the
+same durable gets; then the run's counts. Ends with the time taken and the load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from noloss.conformance.run import RunSpec, run
+from noloss.conformance.targets import nats_cluster
+from noloss.conformance.targets.nats_jetstream import STREAM, SUBJECT, _connect
+from noloss.conformance.workload import GROUP
+from noloss.spec.config import preset
+
+CLAIMED = "async-flush-sync-master"
+
+
+async def inspect(addresses: str) -> dict[str, Any]:
+    client = await _connect(addresses)
+    try:
+        js = client.jetstream()
+        info = await js.stream_info(STREAM)
+        found: dict[str, Any] = {"stream": {"messages": info.state.messages, "first_seq": info.state.first_seq, "last_seq": info.state.last_seq}}
+        consumer = await js.consumer_info(STREAM, GROUP)
+        found["consumer"] = {
+            "delivered_stream_seq": consumer.delivered.stream_seq if consumer.delivered else None,
+            "ack_floor_stream_seq": consumer.ack_floor.stream_seq if consumer.ack_floor else None,
+            "num_pending": consumer.num_pending,
+            "num_ack_pending": consumer.num_ack_pending,
+            "num_waiting": consumer.num_waiting,
+        }
+        ordered = await js.subscribe(SUBJECT, ordered_consumer=True, stream=STREAM)
+        read = 0
+        while read < (info.state.messages or 0):
+            try:
+                await ordered.next_msg(timeout=2)
+            except Exception:  # nats-py's timeout: nothing more to read
+                break
+            read += 1
+        found["read_back"] = read
+        try:
+            pull = await js.pull_subscribe(SUBJECT, durable=GROUP, stream=STREAM)
+            found["new_pull_on_durable"] = [m.metadata.sequence.stream for m in await pull.fetch(50, timeout=5)][:5]
+        except Exception as error:  # a stuck consumer answers nothing: say what came back
+            found["new_pull_on_durable"] = repr(error)
+        return found
+    finally:
+        await client.close()
+
+
+class InspectedCluster(nats_cluster.NatsClusterTarget):
+    """The R3 target, inspected before its nodes stop."""
+
+    wait_s = 0.0
+
+    def close(self) -> None:
+        time.sleep(self.wait_s)
+        print(json.dumps(asyncio.run(inspect(self._addresses()))), flush=True)
+        super().close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--wait", type=float, default=20.0)
+    parser.add_argument("--out", default="/tmp/noloss-nats-r3-stall")
+    args = parser.parse_args()
+    InspectedCluster.wait_s = args.wait
+    config = preset(CLAIMED)
+    spec = RunSpec(CLAIMED, config, ("slave-kill",), producers=4, messages=1_000_000, duration_s=8, interval_s=2, down_s=0.3, cycles=2, quiet_s=3)
+    start = time.monotonic()
+    for number in range(args.runs):
+        result = run(spec, "nats-r3-slave-kill", lambda root, power_loss: InspectedCluster(config, root, power_loss), Path(args.out) / str(number), progress=False)
+        if result.counts is None:
+            print(f"run {number + 1}: unavailable: {result.unavailable}")
+            continue
+        counts = result.counts
+        print(f"run {number + 1}: {counts.acknowledged} acknowledged, {counts.lost} counted lost, {result.faults_injected} faults", flush=True)
+    print(f"{time.monotonic() - start:.0f}s; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
