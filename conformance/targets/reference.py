@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from noloss.conformance import faultfs
+from noloss.conformance.ports import free_port
 from noloss.conformance.targets.base import (
     Delivery,
     FaultUnavailable,
@@ -153,9 +154,13 @@ class ReferenceTarget(Target):
                 raise FaultUnavailable(f"power loss unavailable: {self._power_loss_reason}")
         settings = self.settings
         options = settings.options()
-        self._launch("master", broker_argv(settings.master_role, settings.master_flush, str(self.data_dir("master")), extra=options))
+        # Ports below the kernel's ephemeral range (conformance/ports.py): a node restarts on the
+        # port it had, which a bind to port 0 elsewhere could take while the node is down.
+        master_argv = broker_argv(settings.master_role, settings.master_flush, str(self.data_dir("master")), free_port(), extra=options)
+        self._launch("master", master_argv)
         upstream = route("slave->master", self._address["master"])
-        self._launch("slave", broker_argv(Role.SLAVE, settings.slave_flush, str(self.data_dir("slave")), master=upstream, extra=options))
+        slave_dir = str(self.data_dir("slave"))
+        self._launch("slave", broker_argv(Role.SLAVE, settings.slave_flush, slave_dir, free_port(), master=upstream, extra=options))
         self._await_replication()
 
     def _await_replication(self, timeout_s: float = 15.0) -> None:
