@@ -190,4 +190,5 @@ def abstract(model: Model, world: World) -> State:
         effects=tuple(world.consumer.effects),
         faults=tuple(world.faults),
         failures=world.consumer.failures,
+        slave_linked=world.cluster.linked,
     )

@@ -43,7 +43,9 @@ behaves as the spec allows, positions aside.
 **Speed.** Projections are pruned before they are checked: faults before m's first event
 that every node has recovered from (all restarted) change nothing the one-message spec can
 see — nothing of m is stored yet and the consumer re-reads its offset on restart — so they
-are dropped; so are faults after m's last event once m is processed. Most messages then
+are dropped, except the last episode that took a broker down: its slave may not have
+reconnected yet (no event shows it), and until it does a SYNC_MASTER answers
+SLAVE_NOT_AVAILABLE or waits. Faults after m's last event are dropped once m is processed. Most messages then
 project onto the same few event sequences, each checked once (a cache by sequence).
 """
 
@@ -205,18 +207,28 @@ def _before_the_fault(events: list[Event], lines: list[int], raced: list[bool]) 
 def _recovered_points(records: Sequence[dict[str, Any]], faults: Sequence[int]) -> list[int]:
     """For each k, where a projection whose first event comes after faults[:k] starts: just
     after the last of those at which every faulted node was back up (a disk-lost node
-    never is). One pass over the faults."""
+    never is), or, if a broker was among them, at the first fault of that episode: a
+    restarted broker's slave counts again only once it reconnects, which no event shows, so
+    the episode still matters (a SYNC_MASTER answers SLAVE_NOT_AVAILABLE until then). One
+    pass over the faults."""
     down: set[str] = set()
     start = 0
+    episode = 0  # the first fault of the current episode (nodes down since)
+    broker: int | None = None  # the first fault of the last episode that took a broker down
     points = [0]
     for index in faults:
         record = records[index]
         if record["event"] == "fault" and record["node"] != "net":
-            down |= {"master", "slave"} if record["node"] == "both" else {record["node"]}
+            if not down:
+                episode = index
+            nodes = {"master", "slave"} if record["node"] == "both" else {record["node"]}
+            if nodes & {"master", "slave"}:
+                broker = episode
+            down |= nodes
         elif record["event"] == "restart":
             down.discard(record["node"])
         if not down:
-            start = index + 1
+            start = index + 1 if broker is None else broker
         points.append(start)
     return points
 

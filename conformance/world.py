@@ -12,6 +12,8 @@ broker took along with it (a restart's recovery fsyncs the log: `flush`). The ta
                                    of a crashed node: the kernel writes its page cache back
     master flush-/slave-timeout    the clock of that one waiter runs out, then a tick
     slave replicate                deliver replication frames both ways until quiet
+    slave reconnect                the slave's HA client connects and says where its log
+                                   ends; the master accepts or closes the link
     slave sync-offsets             the slave's SlaveSynchronize: it asks the master for its
                                    consumer offsets, copies them (putAll) and persists them
     persist-offsets, restart       the core writes consumerOffset.json / the node restarts
@@ -76,6 +78,8 @@ from noloss.spec.state import (
 
 PRODUCER = 1
 """The producer's connection to the master."""
+SYNCHRONIZE = 3
+"""The slave's SlaveSynchronize connection to the master (the consumer's is 2)."""
 NEVER_MS = 10**12
 TraceEvent = dict[str, str | int]
 
@@ -163,7 +167,6 @@ class World:
         else:
             extra = self._broker(action, after)
         self._collect()
-        self.connect()
         return extra
 
     # -- producer --------------------------------------------------------------------
@@ -221,12 +224,10 @@ class World:
             self._expire(arg_of(action, Position).position, verb == "flush-timeout")
         elif verb == "replicate":
             self.cluster.pump()
+        elif verb == "reconnect":
+            self.connect()
         elif verb == "sync-offsets":
-            core = self.cluster.slave.core
-            assert isinstance(core, SlaveCore)
-            core.synchronize()
-            self.cluster.slave.drain()
-            self.cluster.pump(only=(m.ConsumerOffsetsRequest, m.ConsumerOffsetsReply))
+            self._synchronize()
         elif verb == "persist-offsets":
             node.core.persist_offsets()
             node.drain()
@@ -241,6 +242,25 @@ class World:
         else:
             raise AssertionError(f"no broker step for {action}")
         return []
+
+    def _synchronize(self) -> None:
+        """The slave's SlaveSynchronize: over the HA link when it is up, else over a connection
+        of its own to the master (RocketMQ's remoting client), as between a restart and the
+        slave's reconnect."""
+        cluster = self.cluster
+        core = cluster.slave.core
+        assert isinstance(core, SlaveCore)
+        if cluster.linked:
+            core.synchronize()
+            cluster.slave.drain()
+            cluster.pump(only=(m.ConsumerOffsetsRequest, m.ConsumerOffsetsReply))
+            return
+        core.synchronize(SYNCHRONIZE)
+        cluster.slave.drain()
+        for request in cluster.slave.take(SYNCHRONIZE):
+            cluster.master.step(Received(SYNCHRONIZE, request))
+        for reply in cluster.master.take(SYNCHRONIZE):
+            cluster.slave.step(Received(SYNCHRONIZE, reply))
 
     def _expire(self, position: int, flush: bool) -> None:
         """The clock of the held send at log `position` runs out (one tick past its deadline)."""
@@ -260,8 +280,9 @@ class World:
         return core, [0] + [record.end for record in read_records(self.cluster.master.file)]
 
     def connect(self) -> None:
-        """The slave (re)connects whenever both nodes are up: it reports where its log ends,
-        the master accepts or closes the link; the log data waits for `replicate`."""
+        """The slave connects (at the start, and at the spec's `slave reconnect`): it reports
+        where its log ends, the master accepts or closes the link; the log data waits for
+        `replicate`."""
         cluster = self.cluster
         if cluster.linked or self.status["master"] != UP or self.status["slave"] != UP:
             return

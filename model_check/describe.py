@@ -90,7 +90,7 @@ def fields(state: State) -> dict[str, str]:
     out.update(_node_fields("master", state.master))
     out["master.held replies"] = "[" + "; ".join(pending_text(request) for request in state.pending) + "]"
     out.update(_node_fields("slave", state.slave))
-    out["slave.linked"] = "yes" if state.slave_linked else "no (the master checks its log at reconnect)"
+    out["slave.linked"] = "yes" if state.slave_linked else "no (until the slave reconnects)"
     out.update(_consumer_fields(state.consumer))
     out["network"] = "[" + ", ".join(packet_text(packet) for packet in state.network) + "]"
     out["processed"] = _counts(state.processed)

@@ -48,11 +48,15 @@ class SlaveCore(NodeCore):
         self._send(self.master, m.HaHello(self.log_end, self.flushed_end, offset, crc))
         self._last_report_ms = self.now_ms
 
-    def synchronize(self) -> None:
-        """SlaveSynchronize: ask the master for its consumer offsets (the reply is copied)."""
-        if self.master is not None:
+    def synchronize(self, conn: int | None = None) -> None:
+        """SlaveSynchronize: ask the master for its consumer offsets (the reply is copied).
+
+        Over the HA connection unless `conn` names another connection to the master: RocketMQ's
+        SlaveSynchronize has a remoting connection of its own, up while the HA link is not."""
+        target = self.master if conn is None else conn
+        if target is not None:
             self._sync_requests += 1
-            self._send(self.master, m.ConsumerOffsetsRequest(self._sync_requests))
+            self._send(target, m.ConsumerOffsetsRequest(self._sync_requests))
             self._last_sync_ms = self.now_ms
 
     def _on_disconnected(self, conn: int) -> None:
@@ -64,7 +68,7 @@ class SlaveCore(NodeCore):
             self._on_data(conn, message)
         elif isinstance(message, m.HaTruncate) and conn == self.master:
             self._on_truncate(message.offset)
-        elif isinstance(message, m.ConsumerOffsetsReply) and conn == self.master:
+        elif isinstance(message, m.ConsumerOffsetsReply):  # only a master answers the request
             # putAll, as RocketMQ's SlaveSynchronize.syncConsumerOffset: the master's offsets
             # replace the slave's where it has one; the slave's others stay. Then persist.
             self.offsets.update(parse_offsets(message.offsets))

@@ -153,15 +153,23 @@ def is_prefix(slave: Node, master: Node) -> bool:
 def in_sync(trusts_offsets: bool, state: State) -> bool:
     """The master counts the slave: it waits for its reports and it sends it the log's tail.
 
-    RocketMQ (haTrustSlaveOffset=true) compares offsets only: the slave's first report after
-    it connects is taken unchecked (4.x HAConnection, 5.x DefaultHAConnection), whatever its
-    log holds. With the check (false), a slave holding entries the master lost is not
-    counted, and one whose link broke is counted again only after a `slave reconnect`.
+    Only over a live connection: one that broke (either node went down) counts again after a
+    `slave reconnect`. RocketMQ (haTrustSlaveOffset=true) compares offsets only: the slave's
+    first report after it connects is taken unchecked (4.x HAConnection, 5.x
+    DefaultHAConnection), whatever its log holds. With the check (false), a slave holding
+    entries the master lost is not counted.
     """
-    master, slave = state.master, state.slave
-    if not connected(master, slave):
+    if not (connected(state.master, state.slave) and state.slave_linked):
         return False
-    return trusts_offsets or (state.slave_linked and is_prefix(slave, master))
+    return trusts_offsets or is_prefix(state.slave, state.master)
+
+
+def may_reconnect(trusts_offsets: bool, state: State) -> bool:
+    """The slave's HAClient can connect again: the link broke and both nodes are up (and, with
+    the check, the slave's log is a prefix of the master's, or the master refuses it)."""
+    if state.slave_linked or not connected(state.master, state.slave):
+        return False
+    return trusts_offsets or is_prefix(state.slave, state.master)
 
 
 def next_message(producer: Producer, acked: bool) -> Producer:

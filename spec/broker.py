@@ -21,10 +21,9 @@ from noloss.spec.actions import (
     Position,
     add_packet,
     arg_of,
-    connected,
     distinct,
     in_sync,
-    is_prefix,
+    may_reconnect,
     offsets_to_sync,
     remove_packet,
     settle,
@@ -79,7 +78,7 @@ def enabled(model: Model, state: State) -> Iterator[Action]:
     trusts = model.config.haTrustSlaveOffset
     if in_sync(trusts, state) and len(slave.log) < len(master.log):
         yield Action(SLAVE, "replicate", None)
-    if not state.slave_linked and connected(master, slave) and is_prefix(slave, master):
+    if may_reconnect(trusts, state):
         yield Action(SLAVE, "reconnect", None)
     if up(slave) and slave.flushed < len(slave.log):
         yield Action(SLAVE, "flush", None)
@@ -100,7 +99,7 @@ def settle_covered(model: Model, state: State) -> State:
     connection's slaveAckOffset): a slave already past it — one that was ahead of a master
     that lost entries, its offset taken unchecked (apache/rocketmq#3015) — needs no new
     report. So it happens at once: when the send is stored, and when the slave is counted
-    again (a restart, or the checked handshake's `reconnect`).
+    again (its `reconnect`).
     """
     if not state.pending or not in_sync(model.config.haTrustSlaveOffset, state):
         return state
@@ -184,7 +183,12 @@ def slave_replicate(model: Model, state: State, action: Action) -> State:
 
 
 def slave_reconnect(model: Model, state: State, action: Action) -> State:
-    """haTrustSlaveOffset=false: the master checks the reconnecting slave's log and counts it again."""
+    """The slave's HAClient connects again and reports its offset: the master counts it again.
+
+    RocketMQ's HAClient retries every 5 s (4.9.7 HAService.HAClient.run: `waitForRunning(1000 * 5)`
+    after a failed connectMaster); until then a 4.x SYNC_MASTER answers SLAVE_NOT_AVAILABLE
+    (`isSlaveOK`: no connection) and a 5.x one waits. With haTrustSlaveOffset=false the master
+    also checks the slave's log first (the guard, `may_reconnect`)."""
     return settle_covered(model, state._replace(slave_linked=True))
 
 
@@ -227,9 +231,11 @@ def sync_offsets(model: Model, state: State, action: Action) -> State:
 
 
 def restart(model: Model, state: State, action: Action) -> State:
-    """A down node starts again with what it kept (disk, and page cache after a mere crash)."""
+    """A down node starts again with what it kept (disk, and page cache after a mere crash).
+
+    The HA link is not up yet: the slave is counted again only after its `reconnect`."""
     node = _node(state, action.actor)
-    return settle_covered(model, _with_node(state, action.actor, node._replace(status=UP)))
+    return _with_node(state, action.actor, node._replace(status=UP))
 
 
 MASTER_EFFECTS: dict[str, Effect] = {

@@ -92,8 +92,8 @@ def _lose_disk(node: Node) -> Node:
 
 
 def _unlink(model: Model, state: State) -> State:
-    """The HA connection dies with either node; only a checking master (haTrustSlaveOffset=false) notices."""
-    return state if model.config.haTrustSlaveOffset else state._replace(slave_linked=False)
+    """The HA connection dies with either node: the slave counts again only once it reconnects."""
+    return state._replace(slave_linked=False)
 
 
 def _master_down(model: Model, state: State, master: Node) -> State:

@@ -9,7 +9,9 @@ unreduced model would take (so a counterexample or a lockstep can name it):
   `commit` of a message it has processed, the master's and the slave's `flush`, a node's
   `persist-offsets`;
 * after a commit at the master, the slave's `sync-offsets` (its copy of the committed
-  offsets, RocketMQ's SlaveSynchronize), if the master can go down at all in this run.
+  offsets, RocketMQ's SlaveSynchronize), if the master can go down at all in this run;
+* the slave's `reconnect` after a broken HA link, where no held send waits for the slave
+  (then the link only lets `replicate` happen, which may be taken late anyway).
 
 Two more reductions choose which actions exist, in the consumer and the slave: see
 `merges_pull` and `syncs_offsets_at_commit`. `Model(config, faults, reduce=False)` turns all
@@ -22,8 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from noloss.spec.actions import Action, QueueOffset, offsets_to_sync, up
-from noloss.spec.config import Config
+from noloss.spec.actions import Action, QueueOffset, may_reconnect, offsets_to_sync, up
+from noloss.spec.config import ONEWAY_SEND, Config
 from noloss.spec.faults import (
     BOTH_POWER_LOSS,
     CONSUMER_CRASH,
@@ -62,6 +64,7 @@ class Observed:
     slave_offsets_disk: bool  # slave goes down with memory: crash or power loss
     slave_offsets: bool  # the consumer can read the slave: the master can go down
     commit_gap: bool  # a consumer crash between CONSUME_SUCCESS and the offset commit
+    slave_link: bool  # a held send waits for the slave: it sees when the slave reconnects
 
     @staticmethod
     def of(config: Config, kinds: frozenset[str], slave_offsets: bool | None = None) -> Observed:
@@ -78,6 +81,9 @@ class Observed:
             slave_offsets_disk=bool(kinds & slave_down),
             slave_offsets=slave_offsets,
             commit_gap=CONSUMER_CRASH in kinds,
+            # Before the reconnect a 4.x SYNC_MASTER answers SLAVE_NOT_AVAILABLE and a 5.x one
+            # waits; without such a wait the link only gates `replicate`, a free choice anyway.
+            slave_link=config.waits_for_slave and config.sendMode != ONEWAY_SEND,
         )
 
 
@@ -111,6 +117,7 @@ _SLAVE_FLUSH = Action("slave", "flush", None)
 _MASTER_PERSIST = Action("master", "persist-offsets", None)
 _SLAVE_PERSIST = Action("slave", "persist-offsets", None)
 _SYNC_OFFSETS = Action("slave", "sync-offsets", None)
+_RECONNECT = Action("slave", "reconnect", None)
 
 
 def silent_step(model: Model, before: State, action: Action, after: State, observed: Observed | None = None) -> Action | None:
@@ -134,6 +141,8 @@ def silent_step(model: Model, before: State, action: Action, after: State, obser
         return _MASTER_PERSIST
     if not observed.slave_offsets_disk and slave.offsets != slave.offsets_disk:
         return _SLAVE_PERSIST
+    if not observed.slave_link and may_reconnect(model.config.haTrustSlaveOffset, after):
+        return _RECONNECT
     return None
 
 

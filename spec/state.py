@@ -125,8 +125,9 @@ class State(NamedTuple):
     effects: tuple[int, ...]  # per message: business effects applied (dedup-aware), capped at 2
     faults: tuple[int, ...]  # per fault kind (FAULT_KINDS order): how many happened so far
     failures: int  # business-logic failures (RECONSUME_LATER) so far, bounded by `redeliveries`
-    # haTrustSlaveOffset=false only: the master has checked the slave's log since their link
-    # last broke (either node going down breaks it); always True when the master trusts offsets.
+    # The slave's HA connection is up and the master counts it: False from the moment either
+    # node goes down until the slave reconnects (`slave reconnect`; with haTrustSlaveOffset=false
+    # the master also checks the slave's log then).
     slave_linked: bool = True
 
 

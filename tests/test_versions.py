@@ -61,6 +61,7 @@ ISSUE_8239 = [
     "producer send m1",
     "master receive m1 (#1)",  # m1 lands at queue offset 0, behind the consumer's offset 1
     "master flush",
+    "slave reconnect",  # its offset (m0's) covers m1's entry: counted as replicated at once
     "producer receive m1 (#1 SEND_OK)",
 ]
 
@@ -73,7 +74,7 @@ def test_before_5_3_a_consumer_reads_unflushed_entries_and_skips_a_stored_messag
 def test_5_3_dispatches_only_flushed_entries_under_sync_flush() -> None:
     result = explore("rocketmq5-quorum", "master-power-loss")
     assert status(result, "NoAckedLoss") == HOLDS
-    assert result.stats.states == 9_527
+    assert result.stats.states == 13_839
 
 
 def test_read_uncommitted_brings_the_loss_back_in_5_3() -> None:
@@ -95,9 +96,10 @@ def test_a_slave_ahead_of_a_rewound_master_counts_for_an_entry_it_lacks() -> Non
         "producer send-refused m0",
         "master restart",
         "producer send m1",
-        "master receive m1 (#1)",  # m1 at the position where the slave holds m0: the slave's
-        # offset already covers it, so m1 counts as replicated at once
+        "master receive m1 (#1)",  # m1 at the position where the slave holds m0
         "master flush",
+        "slave reconnect",  # the slave's first report, taken unchecked, already covers m1's
+        # entry: m1 counts as replicated at once
         "producer receive m1 (#1 SEND_OK)",
         "master disk-loss",  # m1 was only ever on the master
     ]
@@ -109,8 +111,9 @@ def test_a_master_that_checks_the_slaves_log_keeps_it() -> None:
     assert result.stats.states == 14_081
 
 
-def test_a_checking_master_counts_a_slave_again_only_after_it_reconnects() -> None:
-    config = preset("strict").with_settings({"haTrustSlaveOffset": "false"})
+@pytest.mark.parametrize("trusted", ["true", "false"])
+def test_a_master_counts_a_slave_again_only_after_it_reconnects(trusted: str) -> None:
+    config = preset("strict").with_settings({"haTrustSlaveOffset": trusted})
     state = take(
         config,
         FaultModel.of(["master-crash"], 1),
@@ -118,6 +121,33 @@ def test_a_checking_master_counts_a_slave_again_only_after_it_reconnects() -> No
     )
     assert not state.slave_linked
     assert Action("slave", "reconnect", None) in Model(config, FaultModel.of(["master-crash"], 1)).actions(state)
+
+
+# --- The reconnect window after a master restart (4.x isSlaveOK needs a connection) ---------
+
+
+@pytest.mark.parametrize(("reconnected", "expected"), [(False, SLAVE_NOT_AVAILABLE), (True, WAITING)])
+def test_4_x_answers_slave_not_available_until_the_slave_reconnects(reconnected: bool, expected: int) -> None:
+    """HAService.isSlaveOK needs a connected slave; the HAClient reconnects seconds after the
+    master's restart, and a send in between gets SLAVE_NOT_AVAILABLE (once flushed)."""
+    config = preset("strict")
+    faults = FaultModel.of(["master-crash"], 1)
+    steps = [Action("master", "crash", None), Action("master", "restart", None)]
+    steps += [Action("slave", "reconnect", None)] if reconnected else []
+    steps += [Action("producer", "send", 0), Action("master", "receive", 0, Attempt(1)), Action("master", "flush", None)]
+    state = take(config, faults, steps)
+    if reconnected:
+        assert [request.replication for request in state.pending] == [expected]
+    else:
+        assert state.pending == () and state.network == (Packet(REPLY, 0, 1, expected),)
+
+
+def test_where_no_send_waits_for_the_slave_it_reconnects_at_once() -> None:
+    """The reconnect is silent (spec/reductions.py) unless a held send can see it."""
+    faults = FaultModel.of(["master-crash"], 1)
+    steps = [Action("master", "crash", None), Action("master", "restart", None)]
+    assert take(preset("sync-flush-async-master"), faults, steps).slave_linked
+    assert not take(preset("strict"), faults, steps).slave_linked
 
 
 # --- Reading the slave: 5.x refuses pulls on a slave unless slaveReadEnable -----------------

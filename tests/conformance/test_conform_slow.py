@@ -11,9 +11,7 @@ from noloss.conformance.run import RunSpec, run
 from noloss.conformance.targets import reference
 from noloss.spec.config import preset
 
-# SYNC_FLUSH, ASYNC_MASTER, only SEND_OK counts. Under SYNC_MASTER the reference broker
-# answers SLAVE_NOT_AVAILABLE between a master's restart and its slave's reconnection,
-# which RocketMQ 4.x does too and the spec does not model yet (docs/conform.md).
+# SYNC_FLUSH, ASYNC_MASTER, only SEND_OK counts.
 PRESET = "sync-flush-async-master"
 
 
@@ -32,15 +30,13 @@ def test_no_acknowledged_loss_and_a_behaviour_of_the_preset(kind: str, cycles: i
 
 
 @pytest.mark.slow
-def test_strict_after_a_master_restart_is_caught_answering_slave_not_available(tmp_path: Path) -> None:
-    """A disagreement the harness finds between RocketMQ 4.x (and the reference broker) and
-    the spec: until the slave reconnects to a restarted master, SYNC_MASTER answers
-    SLAVE_NOT_AVAILABLE; the spec reconnects them at once. Nothing is lost (the application
-    resends), but trace-check rejects the status. Pinned until the spec models it."""
+def test_strict_after_a_master_restart_answers_slave_not_available_as_the_spec_allows(tmp_path: Path) -> None:
+    """Until the slave reconnects to a restarted master, a 4.x SYNC_MASTER (and the reference
+    broker) answers SLAVE_NOT_AVAILABLE; the spec has that window (`slave reconnect`, docs/spec.md
+    §7.6), so trace-check explains the status. Nothing is lost: the application resends."""
     config = preset("strict")
     spec = RunSpec("strict", config, ("kill",), producers=4, messages=10**9, duration_s=10**6, interval_s=1.0, down_s=0.3, cycles=2)
     result = run(spec, "kill", reference.factory(config), tmp_path / "kill", progress=False)
     assert result.counts is not None and result.judgement is not None
     assert result.counts.lost == 0
-    assert not result.judgement.ok
-    assert all("SLAVE_NOT_AVAILABLE" in failure.reason for failure in result.judgement.failures)
+    assert result.judgement.ok, (result.history, result.judgement.failures[:3])

@@ -10,7 +10,7 @@ from noloss.spec.actions import Action, Attempt, Reply
 from noloss.spec.config import preset
 from noloss.spec.faults import FaultModel
 from noloss.spec.model import Model
-from noloss.spec.state import REPLY, SEND_OK, Packet, State
+from noloss.spec.state import REPLY, SEND_OK, SLAVE_NOT_AVAILABLE, Packet, State
 from tests.mbt.machines import Mismatch, mismatch_text
 
 
@@ -27,10 +27,11 @@ def run(preset_name: str, kinds: list[str], actions: list[Action]) -> State:
     return lockstep.state
 
 
-def test_a_slave_ahead_of_its_master_is_counted_at_once() -> None:
+def test_a_slave_ahead_of_its_master_is_counted_once_it_reconnects() -> None:
     """RocketMQ takes a slave's offset unchecked (haTrustSlaveOffset=true, every preset): a slave
-    that kept an entry its master lost covers the next entry stored at that position, and the
-    master answers SEND_OK at once for a message the slave does not hold. Both sides do it."""
+    that kept an entry its master lost covers the next entry stored at that position, and once
+    it has reconnected the master answers SEND_OK at once for a message the slave does not
+    hold. Both sides do it."""
     state = run(
         "async-flush-sync-master",
         ["master-power-loss"],
@@ -41,9 +42,26 @@ def test_a_slave_ahead_of_its_master_is_counted_at_once() -> None:
             Action("producer", "receive", 0, Reply(1, SEND_OK)),
             Action("master", "power-loss", None),  # ASYNC_FLUSH: m0 was never on the master's disk
             Action("master", "restart", None),  # the slave (one entry) is ahead of the master (none)
+            Action("slave", "reconnect", None),  # its first report is taken unchecked
             Action("producer", "send", 1),
             Action("master", "receive", 1, Attempt(1)),
         ],
     )
     assert Packet(REPLY, 1, 1, SEND_OK) in state.network
     assert [entry.msg for entry in state.slave.log] == [0] and [entry.msg for entry in state.master.log] == [1]
+
+
+def test_before_the_slave_reconnects_a_4_x_sync_master_answers_slave_not_available() -> None:
+    """Between a master's restart and its slave's reconnect (RocketMQ's HAClient retries every
+    5 s) isSlaveOK finds no connection: SLAVE_NOT_AVAILABLE, on both sides."""
+    state = run(
+        "async-flush-sync-master",
+        ["master-crash"],
+        [
+            Action("master", "crash", None),
+            Action("master", "restart", None),
+            Action("producer", "send", 0),
+            Action("master", "receive", 0, Attempt(1)),
+        ],
+    )
+    assert state.network == (Packet(REPLY, 0, 1, SLAVE_NOT_AVAILABLE),) and not state.slave_linked
