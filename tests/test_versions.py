@@ -16,6 +16,7 @@ from noloss.spec.faults import FaultModel
 from noloss.spec.model import Model
 from noloss.spec.state import FLUSH_SLAVE_TIMEOUT, MAIN, REPLY, REQUEST, SEND_OK, SLAVE_NOT_AVAILABLE, WAITING, Packet, State
 from tests.test_verdicts import counterexample, status
+from tests.tiers import tiered
 
 
 def explore(preset_name: str, scenario_name: str, **settings: str) -> CheckResult:
@@ -222,7 +223,9 @@ def test_offset_overflow_badly_by_version(version: str, corrected: int) -> None:
     assert state.consumer.next == (corrected, 0)
 
 
-@pytest.mark.parametrize("kind", ["master-crash", "master-power-loss", "master-disk-loss", "slave-crash", "both-power-loss"])
+@pytest.mark.parametrize(
+    "kind", tiered(["master-crash", "master-power-loss", "master-disk-loss", "slave-crash", "both-power-loss"], fast={"master-disk-loss"})
+)
 def test_the_5_3_defaults_decide_as_the_4_9_7_defaults(kind: str) -> None:
     """ASYNC_FLUSH and ASYNC_MASTER: 5.3's dispatch bound acts only under SYNC_FLUSH, and a
     slave's refusal to serve pulls strands nothing the asynchronous master did not already
