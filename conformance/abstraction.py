@@ -190,5 +190,6 @@ def abstract(model: Model, world: World) -> State:
         effects=tuple(world.consumer.effects),
         faults=tuple(world.faults),
         failures=world.consumer.failures,
-        slave_linked=world.cluster.linked,
+        slave_linked=world.slave_linked(),
+        slave_unread=world.slave_unread(),
     )

@@ -13,7 +13,7 @@ broker took along with it (a restart's recovery fsyncs the log: `flush`). The ta
     master flush-/slave-timeout    the clock of that one waiter runs out, then a tick
     slave replicate                deliver replication frames both ways until quiet
     slave reconnect                the slave's HA client connects and says where its log
-                                   ends; the master accepts or closes the link
+                                   ends; the master counts it (a checking one may cut it back)
     slave sync-offsets             the slave's SlaveSynchronize: it asks the master for its
                                    consumer offsets, copies them (putAll) and persists them
     persist-offsets, restart       the core writes consumerOffset.json / the node restarts
@@ -151,6 +151,16 @@ class World:
             held.append(Pending(msg, attempt, position, guarantee(waiter.flush_status), guarantee(waiter.replica_status)))
         return tuple(held)
 
+    def slave_unread(self) -> int:
+        """How many of the master's records end by the offset of a slave that holds bytes it
+        cannot read (the spec's `slave_unread`); 0 if it holds none."""
+        core = self.cluster.slave.core
+        assert isinstance(core, SlaveCore)
+        if self.status["slave"] != UP or not core.unread:
+            return 0
+        offset = core.log_end + core.unread
+        return sum(1 for record in read_records(self.cluster.master.file) if record.end <= offset)
+
     # -- one spec action -------------------------------------------------------------
 
     def apply(self, action: Action, before: State, after: State) -> list[Action]:
@@ -279,10 +289,18 @@ class World:
         assert isinstance(core, MasterCore)
         return core, [0] + [record.end for record in read_records(self.cluster.master.file)]
 
+    def slave_linked(self) -> bool:
+        """The master counts the slave (the spec's `slave_linked`): the link is up, and a
+        checking master has accepted the slave's hello."""
+        core = self.cluster.master.core
+        if not self.cluster.linked:
+            return False
+        return self.model.config.haTrustSlaveOffset or (isinstance(core, MasterCore) and self.cluster.MASTER_SIDE in core.slaves)
+
     def connect(self) -> None:
-        """The slave connects (at the start, and at the spec's `slave reconnect`): it reports
-        where its log ends, the master accepts or closes the link; the log data waits for
-        `replicate`."""
+        """The slave connects (at the start, and at the spec's `slave reconnect`) and says
+        hello: where its log ends. A trusting master counts it at once; a checking one checks
+        the slave's log and may cut it back. The log data waits for `replicate`."""
         cluster = self.cluster
         if cluster.linked or self.status["master"] != UP or self.status["slave"] != UP:
             return

@@ -91,6 +91,8 @@ def fields(state: State) -> dict[str, str]:
     out["master.held replies"] = "[" + "; ".join(pending_text(request) for request in state.pending) + "]"
     out.update(_node_fields("slave", state.slave))
     out["slave.linked"] = "yes" if state.slave_linked else "no (until the slave reconnects)"
+    if state.slave_unread:
+        out["slave.offset"] = f"end of the master's first {state.slave_unread} entries (the bytes past its log unreadable)"
     out.update(_consumer_fields(state.consumer))
     out["network"] = "[" + ", ".join(packet_text(packet) for packet in state.network) + "]"
     out["processed"] = _counts(state.processed)

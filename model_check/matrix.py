@@ -13,10 +13,11 @@ import signal
 import sys
 import time
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from noloss.model_check.check import CheckResult, check
+from noloss.model_check.progress import wanted
 from noloss.model_check.scenarios import scenario
 from noloss.spec.config import Config, preset
 
@@ -108,6 +109,7 @@ def run_matrix(
     from their files). `max_states` bounds each cell (an unfinished cell is incomplete).
     """
     own = own or {}
+    progress = wanted(progress)  # a terminal only: logs and pipes get no carriage returns
     for name in presets:
         if name not in own:
             preset(name)
@@ -133,9 +135,10 @@ def run_matrix(
     else:
         pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_interrupt)
         try:
-            futures = {key: pool.submit(_check_cell, tasks[key]) for key in order}
-            for key in order:
-                done[key] = futures[key].result()
+            futures = {pool.submit(_check_cell, tasks[key]): key for key in order}
+            # Counted as they finish (largest first is only the order they start in).
+            for future in as_completed(futures):
+                done[futures[future]] = future.result()
                 _report(progress, len(done), len(tasks), started)
         except BaseException:
             # Ctrl-C (or a failed cell): stop the workers now rather than after their cells.

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import shlex
-import shutil
 import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from noloss.model_check import shell_words
 from noloss.model_check.check import HOLDS, INCOMPLETE, VIOLATED, Verdict
 from noloss.model_check.explain import COUNTEREXAMPLES, distinct_violations, links, prevention
 from noloss.model_check.matrix import COLUMNS, Cell, Matrix
-from noloss.model_check.matrix_names import counterexample_name
+from noloss.model_check.matrix_names import clear_pages, counterexample_name
 from noloss.model_check.render import final_note, step_lines, to_json_data, to_mermaid
 from noloss.spec.faults import FAULT_KINDS
 from noloss.spec.properties import DUPLICATES, LIVENESS, SAFETY
@@ -136,8 +135,26 @@ def verdict_lines(matrix: Matrix) -> list[str]:
     return [line for verdict in verdicts(matrix) for line in _wrapped(verdict)]
 
 
+# A cell that loses nothing but leaves an acknowledged message only in %DLQ% or on a slave no
+# consumer reads: the verdict line must not call it safe without saying so.
+STRANDED = "STRANDED"
+
+
+def _loss_status(cell: Cell) -> str | None:
+    """NoAckedLoss's status, or STRANDED where it holds and NoAckedStranded is violated."""
+    verdicts = _verdicts(cell)
+    loss = verdicts.get("NoAckedLoss")
+    if loss is None:
+        return None
+    stranded = verdicts.get("NoAckedStranded")
+    if loss.status == HOLDS and stranded is not None and stranded.status == VIOLATED:
+        return STRANDED
+    return loss.status
+
+
 def verdicts(matrix: Matrix) -> list[str]:
-    """One line per row: the scenarios that lose an acknowledged message, and those it survives."""
+    """One line per row: the scenarios that lose an acknowledged message, those that strand one, and
+    those it survives."""
     same = _same_model(matrix)
     lines = []
     for row in dict.fromkeys(cell.preset for cell in matrix.cells):
@@ -147,17 +164,21 @@ def verdicts(matrix: Matrix) -> list[str]:
             what = f"{differing}{together} cannot change a verdict" if differing else "the same settings"
             lines.append(f"{row}: same model as {earlier}: {what}")
             continue
-        by_status: dict[str, list[str]] = {HOLDS: [], VIOLATED: [], INCOMPLETE: []}
+        by_status: dict[str, list[str]] = {HOLDS: [], VIOLATED: [], INCOMPLETE: [], STRANDED: []}
         for cell in matrix.cells:
             if cell.preset == row:
-                loss = _verdicts(cell).get("NoAckedLoss")
-                if loss is not None:
-                    by_status[loss.status].append("no fault" if cell.scenario == "none" else cell.scenario)
+                status = _loss_status(cell)
+                if status is not None:
+                    by_status[status].append("no fault" if cell.scenario == "none" else cell.scenario)
         parts = []
         if by_status[VIOLATED]:
             parts.append("LOSES an acknowledged message under " + ", ".join(by_status[VIOLATED]))
+        if by_status[STRANDED]:
+            parts.append(
+                "STRANDS one (kept only where an operator can recover it) under " + ", ".join(by_status[STRANDED])
+            )
         if by_status[HOLDS]:
-            prefix = "survives " if by_status[VIOLATED] else "loses no acknowledged message under "
+            prefix = "survives " if by_status[VIOLATED] or by_status[STRANDED] else "loses no acknowledged message under "
             parts.append(prefix + ", ".join(by_status[HOLDS]))
         if by_status[INCOMPLETE]:
             parts.append("undecided (a bound stopped the run) under " + ", ".join(by_status[INCOMPLETE]))
@@ -168,7 +189,9 @@ def verdicts(matrix: Matrix) -> list[str]:
 def to_text(matrix: Matrix, header: Sequence[str] = ()) -> str:
     """Verdict lines first, then `header` (what the user's files said), the table (within WIDTH
     columns), its legend and the run's size."""
-    lines = verdict_lines(matrix) + [""] + [*header, *([""] if header else [])]
+    # The header names the user's files and keys, often longer than WIDTH: wrapped under its own indent.
+    wrapped_header = [part for line in header for part in _wrapped(line, " " * (len(line) - len(line.lstrip()) + 4))]
+    lines = verdict_lines(matrix) + [""] + [*wrapped_header, *([""] if header else [])]
     lines += _table(matrix) + [""] + legend_lines() + _vacuity_lines(matrix)
     lines += _wrapped(summary(matrix))
     return "\n".join(lines)
@@ -207,11 +230,11 @@ def to_json_data_matrix(matrix: Matrix) -> dict[str, Any]:
 
 def replay_command(cell: Cell, options: Sequence[str] | None = None) -> str:
     """The `noloss check` command that finds this cell's counterexamples, quoted for any POSIX
-    shell (zsh too: `master-crash*1` unquoted is a glob there). `options` rebuild the row's
+    shell and zsh (`master-crash*1` unquoted is a glob there). `options` rebuild the row's
     configuration (default: `--preset ROW`)."""
     argv = ["noloss", "check", *(options if options is not None else ("--preset", cell.preset))]
     argv += ["--faults", _faults_option(cell), "--max-faults", str(cell.result.faults.max_faults)]
-    return shlex.join(argv + ["--messages", str(cell.result.config.messages)])
+    return shell_words.join(argv + ["--messages", str(cell.result.config.messages)])
 
 
 def counterexample_markdown(cell: Cell, verdict: Verdict, options: Sequence[str] | None = None) -> str:
@@ -247,9 +270,7 @@ def write_out(
         written.append(directory / "matrix.json")
         written[-1].write_text(json.dumps(to_json_data_matrix(matrix), indent=2) + "\n")
     folder = directory / COUNTEREXAMPLES
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir()
+    clear_pages(folder, ".md")
     for cell, verdict in distinct_violations(matrix):
         text = counterexample_markdown(cell, verdict, (options or {}).get(cell.preset))
         text += f"\n## What prevents it\n\n{prevention(matrix, cell, verdict)}\n"

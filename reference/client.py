@@ -386,6 +386,9 @@ class AsyncConsumer:
         self.committed: dict[str, int] = {}
         """Per topic: every message before this offset has been processed."""
         self.processed = 0
+        self.answered = 0
+        """Offset queries and pulls a broker answered: 0 after a while means no broker is there
+        (something else listens, or nothing answers), which is not an empty queue."""
         self.errors = 0
         """Consume-loop turns and periodic offset commits that failed other than by the
         network (each logged with its traceback)."""
@@ -459,11 +462,13 @@ class AsyncConsumer:
             reply = await link.call(m.QueryOffsetRequest(link.next_id(), self.group, topic), 3.0)
             if not isinstance(reply, m.OffsetReply):
                 raise UnexpectedReply(f"{address} answered a QueryOffsetRequest with a {type(reply).__name__}")
+            self.answered += 1
             self.committed[topic] = max(reply.offset, 0)
         request = m.PullRequest(link.next_id(), topic, self.committed[topic], self.pull_batch_size, self.suspend_ms)
         pulled = await link.call(request, self.suspend_ms / 1000 + 3.0)
         if not isinstance(pulled, m.PullReply):
             raise UnexpectedReply(f"{address} answered a PullRequest with a {type(pulled).__name__}")
+        self.answered += 1
         if pulled.status in (m.PullStatus.FOUND, m.PullStatus.NO_NEW_MSG):
             self._refused.pop((topic, address), None)
         if pulled.status == m.PullStatus.FOUND:
@@ -551,6 +556,11 @@ class Consumer:
     def processed(self) -> int:
         """Messages handled so far."""
         return self._async.processed
+
+    @property
+    def answered(self) -> int:
+        """Offset queries and pulls a broker has answered so far."""
+        return self._async.answered
 
     def shutdown(self) -> None:
         """Stop, commit offsets to the broker, stop the thread."""

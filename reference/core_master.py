@@ -95,20 +95,22 @@ class MasterCore(NodeCore):
             # asks: it waits, and answers FLUSH_SLAVE_TIMEOUT if no slave reports in time.
             gives_up = self.config.release.slave_not_available and not self.slave_in_sync()
             replica_status = m.SendStatus.SLAVE_NOT_AVAILABLE if gives_up else None
-        self._waiters.append(
-            _Waiter(
-                conn,
-                request.request_id,
-                self.log_end,
-                m.msg_id(commit_offset),
-                queue_offset,
-                flush_status=None if sync_flush else m.SendStatus.SEND_OK,
-                replica_status=replica_status,
-                flush_deadline_ms=self.now_ms + self.config.sync_flush_timeout_ms,
-                replica_deadline_ms=self.now_ms + self.config.slave_timeout_ms,
-            )
+        waiter = _Waiter(
+            conn,
+            request.request_id,
+            self.log_end,
+            m.msg_id(commit_offset),
+            queue_offset,
+            flush_status=None if sync_flush else m.SendStatus.SEND_OK,
+            replica_status=replica_status,
+            flush_deadline_ms=self.now_ms + self.config.sync_flush_timeout_ms,
+            replica_deadline_ms=self.now_ms + self.config.slave_timeout_ms,
         )
-        self._settle()
+        # Only the new wait can be settled now: the others were checked when the flush
+        # point, the slaves' reports or the clock last moved (checking them all on every
+        # send costs O(waiters) per message, the hot path under many producers).
+        if not self._settled(waiter, self._replicated()):
+            self._waiters.append(waiter)
 
     def _on_send_back(self, conn: int, request: m.SendBackRequest) -> None:
         """Store a failed message's copy in the retry topic, or in the DLQ once it has
@@ -139,27 +141,33 @@ class MasterCore(NodeCore):
         self._append_bytes(record)
         return commit_offset, queue_offset
 
+    def _replicated(self) -> int:
+        """The highest offset a connected slave has reported (-1: none)."""
+        return max((link.stored for link in self.slaves.values()), default=-1)
+
     def _settle(self) -> None:
         """Settle each wait that is covered or timed out; reply once both are settled."""
-        replicated = max((link.stored for link in self.slaves.values()), default=-1)
-        still = []
-        for waiter in self._waiters:
-            if waiter.flush_status is None:
-                if waiter.end <= self.flushed_end:
-                    waiter.flush_status = m.SendStatus.SEND_OK
-                elif self.now_ms >= waiter.flush_deadline_ms:
-                    waiter.flush_status = m.SendStatus.FLUSH_DISK_TIMEOUT
-            if waiter.replica_status is None:
-                if waiter.end <= replicated:
-                    waiter.replica_status = m.SendStatus.SEND_OK
-                elif self.now_ms >= waiter.replica_deadline_ms:
-                    waiter.replica_status = m.SendStatus.FLUSH_SLAVE_TIMEOUT
-            if waiter.flush_status is None or waiter.replica_status is None:
-                still.append(waiter)
-                continue
-            status = reply_status(waiter.flush_status, waiter.replica_status)
-            self._send(waiter.conn, m.SendReply(waiter.request_id, status, waiter.msg_id, waiter.queue_offset, ""))
-        self._waiters = still
+        replicated = self._replicated()
+        self._waiters = [waiter for waiter in self._waiters if not self._settled(waiter, replicated)]
+
+    def _settled(self, waiter: _Waiter, replicated: int) -> bool:
+        """Settle what is covered or timed out of `waiter`; if both waits are settled,
+        reply and return True."""
+        if waiter.flush_status is None:
+            if waiter.end <= self.flushed_end:
+                waiter.flush_status = m.SendStatus.SEND_OK
+            elif self.now_ms >= waiter.flush_deadline_ms:
+                waiter.flush_status = m.SendStatus.FLUSH_DISK_TIMEOUT
+        if waiter.replica_status is None:
+            if waiter.end <= replicated:
+                waiter.replica_status = m.SendStatus.SEND_OK
+            elif self.now_ms >= waiter.replica_deadline_ms:
+                waiter.replica_status = m.SendStatus.FLUSH_SLAVE_TIMEOUT
+        if waiter.flush_status is None or waiter.replica_status is None:
+            return False
+        status = reply_status(waiter.flush_status, waiter.replica_status)
+        self._send(waiter.conn, m.SendReply(waiter.request_id, status, waiter.msg_id, waiter.queue_offset, ""))
+        return True
 
     def _on_flushed(self) -> None:
         self._settle()
@@ -211,10 +219,20 @@ class MasterCore(NodeCore):
         self._push()
 
     def _push(self) -> None:
-        """Stream whole records to every slave, up to `ha_window_bytes` past its report."""
+        """Stream whole records to every slave, up to `ha_window_bytes` past its report.
+
+        A trusted offset may fall inside a record (a slave that kept entries this master
+        lost, of other sizes): RocketMQ then streams raw bytes from there (HAConnection's
+        WriteSocketService reads the commit log from `slaveRequestOffset`), and so does this
+        master, up to its end, which is a record boundary again."""
         for conn, link in self.slaves.items():
             while link.pushed < self.readable_end and link.pushed - link.stored < self.config.ha_window_bytes:
-                data = log.whole_records(self.reader, link.pushed, self.readable_end, self.config.ha_transfer_batch_bytes)
+                if log.starts_record(self.reader, link.pushed):
+                    data = log.whole_records(self.reader, link.pushed, self.readable_end, self.config.ha_transfer_batch_bytes)
+                else:
+                    data = self.reader.read(link.pushed, self.readable_end - link.pushed)
+                if not data:
+                    break
                 self._send(conn, m.HaData(link.pushed, data))
                 link.pushed += len(data)
 

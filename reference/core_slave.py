@@ -10,7 +10,11 @@ them to the shell to append, and reports the new end in the same Ready — so th
 leaves once the bytes are in the slave's page cache, before its own flush (RocketMQ
 HAClient). Its flushDiskType only decides how soon it flushes; after each flush it
 reports again. On its interval it asks the master for its consumer offsets and copies them
-(SlaveSynchronize). It serves pulls (4.x; 5.x with slaveReadEnable) and offsets like the
+(SlaveSynchronize). A trusting master may stream from inside a record (the slave kept
+entries it lost, of other sizes): as a RocketMQ slave, this one takes those bytes and
+counts them in its reports but can read none of them, nor anything after (`_unread`; it
+keeps them in no file and forgets them with the link, where RocketMQ's recovery cuts them
+off at a restart). It serves pulls (4.x; 5.x with slaveReadEnable) and offsets like the
 master but refuses sends.
 """
 
@@ -31,6 +35,8 @@ class SlaveCore(NodeCore):
         self._last_report_ms = 0
         self._last_sync_ms = 0
         self._sync_requests = 0
+        self.unread = 0
+        """Bytes taken from the master past the log that no record boundary leads to."""
 
     def _on_connected(self, event: Connected) -> None:
         if event.to_master:
@@ -62,6 +68,7 @@ class SlaveCore(NodeCore):
     def _on_disconnected(self, conn: int) -> None:
         if conn == self.master:
             self.master = None
+            self.unread = 0
 
     def _on_role_message(self, conn: int, message: m.Wire) -> None:
         if isinstance(message, m.HaData) and conn == self.master:
@@ -81,8 +88,12 @@ class SlaveCore(NodeCore):
             super()._on_role_message(conn, message)
 
     def _on_data(self, conn: int, data: m.HaData) -> None:
-        if data.offset != self.log_end:
-            self._close(conn, f"replication gap: master sent offset {data.offset}, slave log ends at {self.log_end}")
+        if data.offset != self.log_end + self.unread:
+            self._close(conn, f"replication gap: master sent offset {data.offset}, slave log ends at {self.log_end + self.unread}")
+            return
+        if self.unread or self._from_inside_a_record(data.data):
+            self.unread += len(data.data)
+            self._report()
             return
         # Check every record before appending any, so a bad chunk leaves the log as it was.
         mark = self.queues.mark()
@@ -98,6 +109,17 @@ class SlaveCore(NodeCore):
         self._report()
         if self.config.flush is FlushType.SYNC_FLUSH:
             self._request_flush()
+
+    def _from_inside_a_record(self, data: bytes) -> bool:
+        """A trusting master streamed from an offset inside one of its records: no record
+        starts at this log's end (RocketMQ's slave appends such bytes unchecked)."""
+        if not self.config.ha_trust_slave_offset:
+            return False
+        try:
+            log.decode_record(data)
+        except log.CorruptRecord:
+            return True
+        return False
 
     def _on_truncate(self, offset: int) -> None:
         """The master holds another record (or none) where this log's last one starts: the
@@ -121,5 +143,5 @@ class SlaveCore(NodeCore):
 
     def _report(self) -> None:
         if self.master is not None:
-            self._send(self.master, m.HaReport(self.log_end, self.flushed_end))
+            self._send(self.master, m.HaReport(self.log_end + self.unread, self.flushed_end))
             self._last_report_ms = self.now_ms

@@ -129,6 +129,15 @@ def index_record(data: bytes, at: int, commit_offset: int, queues: ConsumeQueues
     return length
 
 
+def starts_record(log: LogReader, offset: int) -> bool:
+    """A record of this log starts at `offset` (its header has the magic and names `offset`)."""
+    data = log.read(offset, _HEAD.size)
+    if len(data) < _HEAD.size:
+        return False
+    _total, magic, _crc, commit_offset, _queue, _reconsume = _HEAD.unpack(data)
+    return bool(magic == RECORD_MAGIC and commit_offset == offset)
+
+
 def whole_records(log: LogReader, offset: int, end: int, max_bytes: int) -> bytes:
     """Bytes from `offset` cut at a record boundary: as many whole records as fit in
     `max_bytes` (at least one), never past `end`. Used to ship the log to a slave."""

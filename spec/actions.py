@@ -156,20 +156,19 @@ def in_sync(trusts_offsets: bool, state: State) -> bool:
     Only over a live connection: one that broke (either node went down) counts again after a
     `slave reconnect`. RocketMQ (haTrustSlaveOffset=true) compares offsets only: the slave's
     first report after it connects is taken unchecked (4.x HAConnection, 5.x
-    DefaultHAConnection), whatever its log holds. With the check (false), a slave holding
-    entries the master lost is not counted.
+    DefaultHAConnection), whatever its log holds. With the check (false), the reconnect cuts
+    a slave holding entries the master lost back to what the two share, and a slave whose log
+    is no prefix of the master's is not counted.
     """
     if not (connected(state.master, state.slave) and state.slave_linked):
         return False
     return trusts_offsets or is_prefix(state.slave, state.master)
 
 
-def may_reconnect(trusts_offsets: bool, state: State) -> bool:
-    """The slave's HAClient can connect again: the link broke and both nodes are up (and, with
-    the check, the slave's log is a prefix of the master's, or the master refuses it)."""
-    if state.slave_linked or not connected(state.master, state.slave):
-        return False
-    return trusts_offsets or is_prefix(state.slave, state.master)
+def may_reconnect(state: State) -> bool:
+    """The slave's HAClient can connect again: the link broke and both nodes are up (a
+    checking master then cuts a diverged slave back, `slave reconnect`)."""
+    return not state.slave_linked and connected(state.master, state.slave)
 
 
 def next_message(producer: Producer, acked: bool) -> Producer:

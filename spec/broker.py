@@ -32,6 +32,7 @@ from noloss.spec.actions import (
 )
 from noloss.spec.config import ONEWAY_SEND
 from noloss.spec.reductions import syncs_offsets_at_commit
+from noloss.spec.sizes import boundary_at, entries_ending_by, log_bytes
 from noloss.spec.state import (
     DOWN,
     MAIN,
@@ -59,7 +60,15 @@ SLAVE = "slave"
 
 def enabled_reads(state: State) -> Hashable:
     """All that `enabled` reads of the state (Model.actions keeps its actions per value of it)."""
-    return (state.master, state.slave, state.network, state.pending, state.slave_linked)
+    return (state.master, state.slave, state.network, state.pending, state.slave_linked, state.slave_unread)
+
+
+def slave_offset(state: State) -> int:
+    """The byte offset the slave reports: its log's end, or past it the unreadable bytes it
+    took from the master (spec/sizes.py)."""
+    if state.slave_unread:
+        return log_bytes(state.master.log[: state.slave_unread])
+    return log_bytes(state.slave.log)
 
 
 def enabled(model: Model, state: State) -> Iterator[Action]:
@@ -76,9 +85,9 @@ def enabled(model: Model, state: State) -> Iterator[Action]:
             if request.replication == WAITING:
                 yield Action(MASTER, "slave-timeout", request.msg, Position(request.position))
     trusts = model.config.haTrustSlaveOffset
-    if in_sync(trusts, state) and len(slave.log) < len(master.log):
+    if in_sync(trusts, state) and slave_offset(state) < log_bytes(master.log):
         yield Action(SLAVE, "replicate", None)
-    if may_reconnect(trusts, state):
+    if may_reconnect(state):
         yield Action(SLAVE, "reconnect", None)
     if up(slave) and slave.flushed < len(slave.log):
         yield Action(SLAVE, "flush", None)
@@ -99,11 +108,12 @@ def settle_covered(model: Model, state: State) -> State:
     connection's slaveAckOffset): a slave already past it — one that was ahead of a master
     that lost entries, its offset taken unchecked (apache/rocketmq#3015) — needs no new
     report. So it happens at once: when the send is stored, and when the slave is counted
-    again (its `reconnect`).
+    again (its `reconnect`). Offsets are bytes: the slave covers the master's entries that
+    end by its offset (spec/sizes.py).
     """
     if not state.pending or not in_sync(model.config.haTrustSlaveOffset, state):
         return state
-    size = len(state.slave.log)
+    size = entries_ending_by(slave_offset(state), state.master.log)
     if not any(request.replication == WAITING and request.position < size for request in state.pending):
         return state
     pending = tuple(
@@ -166,15 +176,21 @@ def master_flush(model: Model, state: State, action: Action) -> State:
 def slave_replicate(model: Model, state: State, action: Action) -> State:
     """The slave pulls what the master has beyond its offset and reports its offset (page cache only).
 
-    The master sends from the slave's offset on, and counts every entry below the reported
-    offset as replicated: where the slave holds other entries there (it was ahead of a master
-    that lost them), they stay, and count (apache/rocketmq#3015). With the checked handshake
-    the slave's log is a prefix of the master's and the result is the master's log.
+    The master sends from the slave's byte offset on, and counts every entry below the
+    reported offset as replicated: where the slave holds other entries there (it was ahead
+    of a master that lost them), they stay, and count (apache/rocketmq#3015). If that offset
+    is no record boundary of the master's log (the entries there differ in size), the master
+    streams from inside a record: the slave appends bytes it cannot read, and reports the
+    master's end all the same (spec/sizes.py). With the checked handshake the slave's log is
+    a prefix of the master's and the result is the master's log.
     """
     master_log, slave = state.master.log, state.slave
-    log = slave.log + master_log[len(slave.log) :]
-    state = state._replace(slave=slave._replace(log=log))
-    size = len(log)
+    start = boundary_at(log_bytes(slave.log), master_log) if not state.slave_unread else None
+    if start is None:
+        state = state._replace(slave_unread=len(master_log))
+    else:
+        state = state._replace(slave=slave._replace(log=slave.log + master_log[start:]))
+    size = len(master_log)
     pending = tuple(
         request._replace(replication=MET) if request.replication == WAITING and request.position < size else request
         for request in state.pending
@@ -187,9 +203,20 @@ def slave_reconnect(model: Model, state: State, action: Action) -> State:
 
     RocketMQ's HAClient retries every 5 s (4.9.7 HAService.HAClient.run: `waitForRunning(1000 * 5)`
     after a failed connectMaster); until then a 4.x SYNC_MASTER answers SLAVE_NOT_AVAILABLE
-    (`isSlaveOK`: no connection) and a 5.x one waits. With haTrustSlaveOffset=false the master
-    also checks the slave's log first (the guard, `may_reconnect`)."""
-    return settle_covered(model, state._replace(slave_linked=True))
+    (`isSlaveOK`: no connection) and a 5.x one waits. A trusting master (haTrustSlaveOffset=true,
+    every RocketMQ release) takes the slave's log as it is. A checking one (false) has it cut
+    back to the longest prefix the two logs share (the master lost entries the slave kept, or
+    holds others in their place) first: the verified handshake, as 5.x's controller mode does
+    it by epochs (5.3.0 AutoSwitchHAClient.java:433–457, findConsistentPoint then truncate)
+    and the reference broker a record at a time (HaHello, HaTruncate)."""
+    master, slave = state.master, state.slave
+    if not model.config.haTrustSlaveOffset:
+        common = 0
+        while common < min(len(master.log), len(slave.log)) and master.log[common] == slave.log[common]:
+            common += 1
+        if common < len(slave.log):
+            slave = slave._replace(log=slave.log[:common], flushed=min(slave.flushed, common))
+    return settle_covered(model, state._replace(slave=slave, slave_linked=True))
 
 
 def _time_out(state: State, action: Action, flush: bool) -> State:

@@ -92,8 +92,11 @@ def _lose_disk(node: Node) -> Node:
 
 
 def _unlink(model: Model, state: State) -> State:
-    """The HA connection dies with either node: the slave counts again only once it reconnects."""
-    return state._replace(slave_linked=False)
+    """The HA connection dies with either node: the slave counts again only once it reconnects
+    (`slave reconnect`). The unreadable bytes a trusting master streamed go with the link: the
+    slave reconnects from the end of its own log (a RocketMQ slave keeps them until it
+    restarts, see docs/mbt.md)."""
+    return state._replace(slave_linked=False, slave_unread=0)
 
 
 def _master_down(model: Model, state: State, master: Node) -> State:

@@ -141,7 +141,7 @@ def silent_step(model: Model, before: State, action: Action, after: State, obser
         return _MASTER_PERSIST
     if not observed.slave_offsets_disk and slave.offsets != slave.offsets_disk:
         return _SLAVE_PERSIST
-    if not observed.slave_link and may_reconnect(model.config.haTrustSlaveOffset, after):
+    if not observed.slave_link and may_reconnect(after):
         return _RECONNECT
     return None
 

@@ -127,8 +127,13 @@ class State(NamedTuple):
     failures: int  # business-logic failures (RECONSUME_LATER) so far, bounded by `redeliveries`
     # The slave's HA connection is up and the master counts it: False from the moment either
     # node goes down until the slave reconnects (`slave reconnect`; with haTrustSlaveOffset=false
-    # the master also checks the slave's log then).
+    # the master also checks the slave's log then and cuts a diverged one back).
     slave_linked: bool = True
+    # haTrustSlaveOffset=true only: the master streamed from inside one of its records (the
+    # slave's offset was no record boundary of its log, spec/sizes.py), so the slave holds
+    # bytes it cannot read; its offset is the end of the master's first `slave_unread`
+    # entries. 0: its offset is the end of its own log. Gone when their link breaks.
+    slave_unread: int = 0
 
 
 _UNCHANGED = object()

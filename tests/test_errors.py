@@ -34,6 +34,15 @@ def one_line_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
         (["check", "--max-faults", "-1"], "argument --max-faults: -1 is negative"),
         (["sim-trace", "--steps", "-1"], "argument --steps: -1 is negative"),
         (["check", "--out", "x"], "--out DIR goes with --format mermaid"),
+        (["consume", "--broker", "127.0.0.1:1", "--idle", "-1"], "argument --idle: -1 is not a finite number >= 0"),
+        (["consume", "--broker", "127.0.0.1:1", "--idle", "nan"], "argument --idle: nan is not a finite number >= 0"),
+        (["broker", "--role", "SLAVE", "--flush", "SYNC_FLUSH", "--data-dir", "d", "--port", "0", "--checkpoint-interval-ms", "-5"],
+         "argument --checkpoint-interval-ms: -5 is negative"),
+        # A list that names nothing would be an empty run (it was a traceback, exit 1).
+        (["matrix", "--scenarios", ""], "--scenarios '': names nothing"),
+        (["matrix", "--scenarios", ","], "--scenarios ',': names nothing"),
+        (["matrix", "--presets", " , "], "--presets ' , ': names nothing"),
+        (["check", "--properties", ","], "--properties ',': names nothing"),
     ],
 )
 def test_negative_and_misplaced_bounds_are_bad_input(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
@@ -59,7 +68,15 @@ def test_conf_with_a_utf8_bom_is_named(capsys: pytest.CaptureFixture[str], tmp_p
     conf = tmp_path / "broker.conf"
     conf.write_bytes(b"\xef\xbb\xbfflushDiskType=SYNC_FLUSH\n")
     message = one_line_error(capsys, "check", "--broker-conf", str(conf))
-    assert message.startswith(f"{conf}:1: starts with a UTF-8 byte order mark (EF BB BF): RocketMQ reads the file as ISO-8859-1")
+    assert message == (
+        f"{conf}:1: starts with a UTF-8 byte order mark (EF BB BF): RocketMQ reads the file as ISO-8859-1, "
+        "so its first line starts with three stray characters (\u00ef\u00bb\u00bf) and its key flushDiskType is ignored "
+        "(flushDiskType keeps its default); "
+        "save the file without the BOM"
+    )
+    conf.write_bytes(b"\xef\xbb\xbf# broker-a\nflushDiskType=SYNC_FLUSH\n")
+    message = one_line_error(capsys, "check", "--broker-conf", str(conf))
+    assert "so its first line starts with three stray characters (harmless to this comment" in message
 
 
 def test_a_binary_conf_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from noloss.cli import main
 from tests.cli_run import run
-from noloss.model_check.matrix_render import WIDTH
+from noloss.model_check.matrix_render import LABELS, WIDTH
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -19,14 +19,18 @@ def test_your_own_files_under_every_scenario_with_the_verdict_first(capsys: pyte
     sync = EXAMPLES / "2m-2s-sync"
     argv = ["matrix", "--quiet", "--jobs", "1", "--scenarios", "none,master-power-loss"]
     argv += ["--broker-conf", str(sync / "broker-a.properties"), "--slave-conf", str(sync / "broker-a-s.properties")]
+    argv += ["--producer-conf", str(EXAMPLES / "producer.properties")]
     code, out, _ = run(capsys, *argv, "--set", "checkStatus=true")
     assert code == 1
     lines = out.splitlines()
+    # All of it fits WIDTH, what the files said (long paths, long key lists) included.
+    assert max(len(line) for line in lines) <= WIDTH, max(lines, key=len)
     # SYNC_MASTER with ASYNC_FLUSH: a master power loss takes an acknowledged message.
     assert lines[0] == (
         "your-config: LOSES an acknowledged message under master-power-loss; survives no fault"
     )
-    assert any(line.startswith("--broker-conf ") and "brokerRole=SYNC_MASTER" in line for line in lines)
+    said = " ".join(out.split())
+    assert f"--broker-conf {sync / 'broker-a.properties'}: modelled brokerRole=SYNC_MASTER" in said
     table = [line.split() for line in lines if line.startswith("your-config ")]
     assert [row[:3] for row in table] == [
         ["your-config", "none", "ok"],
@@ -38,6 +42,12 @@ def test_identical_rows_say_so(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ("matrix", "--quiet", "--jobs", "1", "--presets", "strict,slave-async-flush", "--scenarios", "none")
     _, out, _ = run(capsys, *argv)
     assert "slave-async-flush: same model as strict: slaveFlushDiskType=ASYNC_FLUSH cannot change a verdict" in out
+
+
+def test_progress_is_drawn_on_a_terminal_only(capsys: pytest.CaptureFixture[str]) -> None:
+    # stderr here is not a terminal: a log or a pipe gets no carriage-return progress lines.
+    code, _, err = run(capsys, "matrix", "--jobs", "2", "--presets", "strict", "--scenarios", "none,net-drop")
+    assert (code, err) == (1, "")
 
 
 def test_the_default_text_table_fits_100_columns_and_explains_its_labels(capsys: pytest.CaptureFixture[str]) -> None:
@@ -59,7 +69,8 @@ def test_help_explains_columns_and_exit_status(capsys: pytest.CaptureFixture[str
     with pytest.raises(SystemExit):
         main(["matrix", "--help"])
     out = " ".join(capsys.readouterr().out.split())
-    assert "Loss=NoAckedLoss" in out and "Once=ExactlyOnceEffect" in out
+    for name, label in LABELS.items():
+        assert f"{label}={name}" in out
     assert "exit status: 0 every property holds in every cell, 1 some cell violates a property, 2 bad input" in out
 
 
@@ -107,3 +118,34 @@ def test_replay_commands_are_quoted_for_every_shell(capsys: pytest.CaptureFixtur
     run(capsys, *argv)
     page = (tmp_path / "counterexamples" / "oneway__net-drop__NoAckedLoss.md").read_text()
     assert "Replay: `noloss check --preset oneway --faults 'net-drop*1' --max-faults 1 --messages 2`" in page
+
+
+def test_a_stranded_message_is_named_in_the_verdict_line(capsys: pytest.CaptureFixture[str]) -> None:
+    # 5.x with inSyncReplicas=2: a master disk loss leaves an acknowledged message only on a slave
+    # that serves no pulls. Not lost, yet not safe either: the verdict line must say which.
+    argv = ("matrix", "--quiet", "--jobs", "1", "--presets", "rocketmq5-quorum", "--scenarios", "none,master-disk-loss")
+    code, out, _ = run(capsys, *argv)
+    assert code == 1
+    assert " ".join(out.split("\n\n")[0].split()) == (
+        "rocketmq5-quorum: STRANDS one (kept only where an operator can recover it) under master-disk-loss;"
+        " survives no fault"
+    )
+
+
+@pytest.mark.parametrize(("command", "folder", "page"), [
+    ("matrix", "counterexamples", "oneway__net-drop__NoAckedLoss.md"),
+    ("report", "counterexamples", "oneway__net-drop__NoAckedLoss.html"),
+])
+def test_out_keeps_the_users_files_and_drops_stale_pages(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str, folder: str, page: str
+) -> None:
+    pages = tmp_path / folder
+    pages.mkdir()
+    mine = pages / "notes.txt"
+    mine.write_text("my own notes")
+    stale = pages / page.replace("net-drop", "net-dup")
+    stale.write_text("from an earlier run")
+    run(capsys, command, "--quiet", "--jobs", "1", "--presets", "oneway", "--scenarios", "net-drop", "--out", str(tmp_path))
+    assert mine.read_text() == "my own notes"
+    assert not stale.exists()
+    assert (pages / page).is_file()

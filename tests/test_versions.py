@@ -109,7 +109,8 @@ def test_a_slave_ahead_of_a_rewound_master_counts_for_an_entry_it_lacks() -> Non
 def test_a_master_that_checks_the_slaves_log_keeps_it() -> None:
     result = explore("rocketmq5-quorum", "master-power-loss+master-disk-loss", haTrustSlaveOffset="false")
     assert status(result, "NoAckedLoss") == HOLDS
-    assert result.stats.states == 14_081
+    # 14,081 before a diverged slave was cut back and counted again at `slave reconnect`.
+    assert result.stats.states == 14_154
 
 
 @pytest.mark.parametrize("trusted", ["true", "false"])

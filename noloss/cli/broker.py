@@ -9,17 +9,17 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import shlex
 import signal
 import socket
 import sys
 import time
 from typing import Any
 
+from noloss.model_check import shell_words
 from noloss.reference.core import FlushType, NodeConfig, Role
 from noloss.reference.launch import BrokerProcess
 from noloss.reference.presets import PRESETS
-from noloss.cli.errors import EXIT_UNAVAILABLE, UsageError, non_negative
+from noloss.cli.errors import EXIT_UNAVAILABLE, UsageError, non_negative, non_negative_seconds, printable
 from noloss.cli.user_paths import writable_dir
 
 
@@ -34,7 +34,7 @@ def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
     broker.add_argument("--master", help="HOST:PORT of the master (role SLAVE only)")
     broker.add_argument("--event-loop", default="auto", choices=["auto", "uvloop", "asyncio"], help="auto: uvloop when installed")
     broker.add_argument("--parent-pipe", type=int, help="stop when this inherited pipe's other end closes (set by `noloss cluster`)")
-    broker.add_argument("--checkpoint-interval-ms", type=int, default=1000, help="how often, at most, the durable checkpoint moves on")
+    broker.add_argument("--checkpoint-interval-ms", type=non_negative, default=1000, help="how often, at most, the durable checkpoint moves on")
     broker.add_argument("--rocketmq-version", default="4.9.7", help="the release whose behaviour to follow where releases differ (4.9.3 ... 5.3; 4 and 5: the newest of each)")
     broker.add_argument("--in-sync-replicas", type=int, default=1, help="inSyncReplicas (5.x): SYNC_MASTER waits for the slave only when 2")
     broker.add_argument("--read-uncommitted", action="store_true", help="readUnCommitted (5.3+): consumers see unflushed records under SYNC_FLUSH")
@@ -68,7 +68,7 @@ def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
     consume.add_argument(
         "--count", type=non_negative, default=0, help="process and commit exactly this many, then stop (0: no limit)"
     )
-    consume.add_argument("--idle", type=float, default=3.0, help="stop after this many seconds with nothing new")
+    consume.add_argument("--idle", type=non_negative_seconds, default=3.0, help="stop after this many seconds with nothing new")
     consume.set_defaults(run=_run_consume)
 
 
@@ -175,7 +175,7 @@ def _run_cluster(args: argparse.Namespace) -> int:
             how = f"killed by {signal.Signals(-status).name}" if status < 0 else f"exited with status {status}"
             others = ", ".join(f"the {other} keeps serving {n.address}" for other, n in running.items()) or "nothing left"
             print(f"{name} {node.address} (pid {node.process.pid}) {how}; {others}", flush=True)
-            print(f"  start it again: {shlex.join(['noloss', *_restart_argv(node)])}", flush=True)
+            print(f"  start it again: {shell_words.join(['noloss', *_restart_argv(node)])}", flush=True)
         time.sleep(0.2)
     for node in running.values():
         node.stop()
@@ -238,7 +238,10 @@ def _run_consume(args: argparse.Namespace) -> int:
         nonlocal last
         last = time.monotonic()
         key = f" key={message.key}" if message.key else ""
-        print(f"{message.origin_topic or message.topic}#{message.queue_offset}{key} {message.body.decode(errors='replace')}", flush=True)
+        # One line per message, whatever its bytes: control characters (a newline, an escape
+        # sequence that would rewrite the terminal) are shown escaped, never sent raw.
+        body = printable(message.body.decode(errors="replace"))
+        print(f"{message.origin_topic or message.topic}#{message.queue_offset}{printable(key)} {body}", flush=True)
         return ConsumeStatus.CONSUME_SUCCESS
 
     consumer = Consumer(args.group, args.topic, handler, addresses, persist_offset_interval_ms=1000, max_messages=args.count)
@@ -248,6 +251,9 @@ def _run_consume(args: argparse.Namespace) -> int:
             time.sleep(0.05)
     finally:
         consumer.shutdown()
+    if consumer.answered == 0:  # something listens there, but no broker answered: not an empty queue
+        print(f"noloss: error: no broker answered at {args.broker} within {args.idle:g} s", file=sys.stderr)
+        return EXIT_UNAVAILABLE
     if args.count and consumer.processed < args.count:
         print(f"noloss consume: {consumer.processed} of {args.count} before {args.idle:g} s with nothing new", file=sys.stderr)
     return 0

@@ -26,7 +26,7 @@ from noloss.cli.rocketmq_conf import (
     summary_data,
     summary_lines,
 )
-from noloss.cli.errors import UsageError, non_negative, positive
+from noloss.cli.errors import UsageError, name_list, non_negative, positive
 from noloss.cli.user_paths import checked_out_dir
 
 PRECEDENCE = "precedence: --preset < --broker-conf/--slave-conf/--producer-conf/--consumer-conf < --set"
@@ -129,7 +129,7 @@ def properties_from(args: argparse.Namespace, config: Config, faults: FaultModel
     if args.properties is None:
         return None
     known = property_names(config, faults)
-    names = frozenset(name.strip() for name in args.properties.split(",") if name.strip())
+    names = frozenset(name_list("--properties", args.properties))
     for name in sorted(names):
         if name not in known:
             raise UsageError(f"unknown property {name!r}: allowed {', '.join(known)}")

@@ -8,6 +8,7 @@ could not be reached or did not answer, 130 interrupted (Ctrl-C).
 from __future__ import annotations
 
 import argparse
+import math
 
 
 class UsageError(Exception):
@@ -29,6 +30,15 @@ def printable(text: str) -> str:
     return "".join(char if char.isprintable() or char == " " else repr(char)[1:-1] for char in text)
 
 
+def name_list(option: str, text: str) -> list[str]:
+    """The names of a comma-separated option (`--scenarios none,net-drop`); UsageError when it
+    names none (`--scenarios ""`, `--presets ,`), which would otherwise be an empty run."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise UsageError(f"{option} {printable(text)!r}: names nothing (allowed a comma-separated list of names)")
+    return names
+
+
 def non_negative(text: str) -> int:
     """An argparse type: an integer >= 0 (a negative bound is bad input, exit 2)."""
     try:
@@ -37,6 +47,17 @@ def non_negative(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not an integer: {printable(text)!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"{value} is negative (allowed an integer >= 0)")
+    return value
+
+
+def non_negative_seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds >= 0 (`nan`, `inf` and negatives are bad input)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {printable(text)!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{printable(text)} is not a finite number >= 0")
     return value
 
 

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from noloss.cli.check import add_model_arguments
-from noloss.cli.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATED, UsageError, positive
+from noloss.cli.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATED, UsageError, name_list, positive
 from noloss.cli.rows import Row, rows_from
 from noloss.cli.user_paths import checked_out_dir
 from noloss.model_check.matrix import COLUMNS, LARGE, Matrix, expected_size, run_matrix
-from noloss.model_check.matrix_render import to_json_data_matrix, to_markdown, to_text, verdict_lines, verdicts, write_out
+from noloss.model_check.matrix_render import LABELS, to_json_data_matrix, to_markdown, to_text, verdict_lines, verdicts, write_out
 from noloss.model_check.scenarios import DEFAULT_SCENARIOS, EXAMPLE_COMBINATIONS, NAMED, scenario
 from noloss.spec.config import PRESETS, Config, ConfigError
 from noloss.spec.faults import FaultSpecError
@@ -29,16 +29,10 @@ EXIT_STATUS = (
     "3 no violation but --max-states stopped some cell (incomplete), 130 interrupted"
 )
 COLUMNS_HELP = (
-    "columns: Loss=NoAckedLoss, Live=AckedEventuallyConsumed, Early=NoConsumeBeforeProcess, "
-    "Phant=NoPhantom, Dup=NoDuplicateProcessing, Once=ExactlyOnceEffect (the output's legend says "
-    "what each means); marks: ok holds, X(n) violated with an n-step counterexample, ? incomplete"
+    "columns: " + ", ".join(f"{LABELS[name]}={name}" for name in COLUMNS)
+    + " (the output's legend says what each means); marks: ok holds, X(n) violated with an n-step "
+    "counterexample, ? incomplete"
 )
-
-
-def _names(text: str | None, default: tuple[str, ...]) -> list[str]:
-    if text is None:
-        return list(default)
-    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def _warn_large(scenarios: list[str], max_states: int | None, quiet: bool) -> None:
@@ -58,7 +52,7 @@ def compute(args: argparse.Namespace) -> tuple[list[Row], Matrix]:
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"bad value {args.jobs} for --jobs: allowed a positive integer")
     rows = rows_from(args)
-    scenarios = _names(args.scenarios, DEFAULT_SCENARIOS)
+    scenarios = list(DEFAULT_SCENARIOS) if args.scenarios is None else name_list("--scenarios", args.scenarios)
     try:
         for name in scenarios:
             scenario(name)
@@ -146,7 +140,7 @@ def _add_matrix_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scenarios", default=None, metavar="X,Y,...", help="default: none and each single fault")
     parser.add_argument("--max-states", type=positive, default=None, help="bound each cell (incomplete when hit)")
     parser.add_argument("--jobs", type=positive, default=None, help="parallel processes (default: every core)")
-    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument("--quiet", action="store_true", help="no progress (drawn on a terminal only) and no size warning on stderr")
 
 
 def register(subparsers: "argparse._SubParsersAction[Any]") -> None:

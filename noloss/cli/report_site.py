@@ -10,7 +10,6 @@ source files. One stylesheet, no script, nothing fetched from the network.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterable, Sequence
 from html import escape
 from pathlib import Path
@@ -21,7 +20,7 @@ from noloss.model_check.check import HOLDS, INCOMPLETE, VIOLATED, Verdict
 from noloss.model_check.describe import changes
 from noloss.model_check.explain import distinct_violations, links, prevention
 from noloss.model_check.matrix import COLUMNS, Cell, Matrix
-from noloss.model_check.matrix_names import counterexample_name
+from noloss.model_check.matrix_names import clear_pages, counterexample_name
 from noloss.model_check.matrix_render import LABELS, LEGEND, replay_command, summary, verdicts
 from noloss.model_check.render import diagram_events, final_note
 from noloss.spec.model import Model
@@ -31,12 +30,13 @@ CONFIGURATION = "configuration.html"
 STYLE = "style.css"
 
 _CSS = """
-body{font:15px/1.45 system-ui,sans-serif;margin:1.5em 2em;color:#222;max-width:80em}
+body{font:15px/1.45 system-ui,sans-serif;margin:1.5em 2em;color:#222}body>*{max-width:80em}
+body>table.grid{max-width:none}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em}
 code,pre{font:13px ui-monospace,monospace}pre{background:#f6f6f6;padding:.6em;overflow-x:auto}
 table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
 th{background:#f0f0f0}
-table.grid td{text-align:center;min-width:6.5em}
+table.grid td{text-align:center;min-width:5em}
 td.holds{background:#d8f0d8}td.loss{background:#f4b6b0}td.violated{background:#fde2b8}
 td.incomplete{background:#e4e4e4}
 td details summary{cursor:pointer;list-style:none;font-weight:600}
@@ -240,9 +240,7 @@ def write_site(matrix: Matrix, rows: Sequence[Row], directory: Path) -> list[Pat
     write(directory / "index.html", _index(matrix, rows, targets))
     write(directory / CONFIGURATION, _configuration(rows))
     folder = directory / PAGES
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir()
+    clear_pages(folder, ".html")
     for cell, verdict in distinct_violations(matrix):
         write(folder / page_name(cell, verdict), _counterexample(matrix, cell, verdict, by_label.get(cell.preset)))
     return written

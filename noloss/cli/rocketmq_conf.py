@@ -223,14 +223,24 @@ def read_file(kind: str, path: str) -> ConfFile:
     if data.startswith(_BOM):
         raise ConfFileError(
             f"{path}:1: starts with a UTF-8 byte order mark (EF BB BF): RocketMQ reads the file as "
-            "ISO-8859-1, so its first key gets three stray characters in front and is ignored; "
-            "save the file without the BOM"
+            f"ISO-8859-1, so {_bom_effect(data)}; save the file without the BOM"
         )
     nul = data.find(b"\0")
     if nul >= 0:
         raise ConfFileError(f"{OPTION[kind]} {path}: a binary file (NUL byte at offset {nul}), not key=value text")
     text = data.decode("latin-1")  # java.util.Properties.load(InputStream)
     return ConfFile(kind, path, parse_properties(text), text)
+
+
+def _bom_effect(data: bytes) -> str:
+    """What the BOM does to RocketMQ's reading (Properties.load on ISO-8859-1, then a setter per
+    key name, BrokerStartup/MixAll.properties2Object): its three characters join the first line,
+    whose key (or whose whole setting, after leading blanks) is then never looked up."""
+    first = (data[len(_BOM) :].decode("latin-1").splitlines() or [""])[0].strip()
+    if not first or first[0] in "#!":
+        return "its first line starts with three stray characters (harmless to this comment or blank line, not to a key)"
+    key = _split(1, first).key
+    return f"its first line starts with three stray characters (\u00ef\u00bb\u00bf) and its key {key} is ignored ({key} keeps its default)"
 
 
 def parse_properties(text: str) -> tuple[Line, ...]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from noloss.cli.check import configure
 from noloss.cli.rocketmq_conf import OPTION
 from noloss.spec.config import PRESETS, Config, ConfigError, preset
-from noloss.cli.errors import UsageError
+from noloss.cli.errors import UsageError, name_list
 
 OWN = "your-config"  # the row of the user's own files and --set
 
@@ -55,7 +55,7 @@ def rows_from(args: argparse.Namespace) -> list[Row]:
         sources = tuple((conf.path, conf.text) for conf in files)
         rows.append(Row(OWN, configured.config, _own_options(args), tuple(configured.header()), sources))
     if args.presets is not None or not rows:
-        names = [name.strip() for name in (args.presets or ",".join(PRESETS)).split(",") if name.strip()]
+        names = list(PRESETS) if args.presets is None else name_list("--presets", args.presets)
         for name in names:
             try:
                 rows.append(Row(name, preset(name), ("--preset", name)))

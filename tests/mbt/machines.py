@@ -58,7 +58,8 @@ class Mismatch(AssertionError):
 
 
 def mismatch_text(expected: dict[str, str], got: dict[str, str]) -> str:
-    return "\n".join(f"  {path}: spec {expected[path]}  broker {got[path]}" for path in expected if expected[path] != got[path])
+    paths = dict.fromkeys([*expected, *got])
+    return "\n".join(f"  {path}: spec {expected.get(path, '-')}  broker {got.get(path, '-')}" for path in paths if expected.get(path) != got.get(path))
 
 
 class LockstepMachine(RuleBasedStateMachine):
@@ -130,12 +131,18 @@ RULES: dict[str, Any] = {f"{actor}_{verb}".replace("-", "_"): _rule(actor, verb)
 
 FAILING = {"consumerMayFail": "true", "maxReconsumeTimes": "1", "redeliveries": "2"}
 """The listener may fail: retry topic, DLQ and send-back are exercised (no preset does)."""
+CHECKED = {"haTrustSlaveOffset": "false"}
 # Every preset, with the broker following the preset's release and HA handshake.
 CONFIGS: dict[str, Config] = {
     **{name: PRESETS[name] for name in CLUSTER_PRESETS},
     "rocketmq-default-listener-fails": PRESETS["rocketmq-default"].with_settings(FAILING),
     "strict-listener-fails": PRESETS["strict"].with_settings(FAILING),
     "commit-before-process-listener-fails": PRESETS["commit-before-process"].with_settings(FAILING),
+    # The checked handshake (haTrustSlaveOffset=false, the reference broker's default): the
+    # master checks a reconnecting slave's log and cuts a diverged one back. ASYNC_FLUSH lets
+    # the slave keep entries its master loses; the failing listener gives records of two sizes.
+    "async-flush-sync-master-checked": PRESETS["async-flush-sync-master"].with_settings(CHECKED),
+    "strict-listener-fails-checked": PRESETS["strict"].with_settings({**FAILING, **CHECKED}),
 }
 
 

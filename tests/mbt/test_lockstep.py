@@ -44,7 +44,7 @@ def test_broker_follows_the_spec_under_slave_consumer_and_network_faults(name: s
     run_state_machine_as_test(MACHINES[class_name(name, master_faults=False)], settings=SETTINGS)
 
 
-@pytest.mark.parametrize("name", tiered(CONFIGS, fast={"sync-flush-async-master", "commit-before-process"}))
+@pytest.mark.parametrize("name", tiered(CONFIGS, fast={"sync-flush-async-master", "commit-before-process", "async-flush-sync-master-checked"}))
 def test_broker_follows_the_spec_under_every_fault(name: str) -> None:
     run_state_machine_as_test(MACHINES[class_name(name, master_faults=True)], settings=SETTINGS)
 

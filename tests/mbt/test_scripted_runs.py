@@ -6,17 +6,17 @@ from __future__ import annotations
 from noloss.model_check.describe import fields
 from noloss.conformance.abstraction import abstract
 from noloss.conformance.world import Lockstep
-from noloss.spec.actions import Action, Attempt, Reply
-from noloss.spec.config import preset
+from noloss.spec.actions import Action, Attempt, QueueOffset, Reply
+from noloss.spec.config import Config, preset
 from noloss.spec.faults import FaultModel
 from noloss.spec.model import Model
-from noloss.spec.state import REPLY, SEND_OK, SLAVE_NOT_AVAILABLE, Packet, State
-from tests.mbt.machines import Mismatch, mismatch_text
+from noloss.spec.state import MAIN, REPLY, RETRY, SEND_OK, SLAVE_NOT_AVAILABLE, WAITING, Entry, Packet, State
+from tests.mbt.machines import CONFIGS, Mismatch, mismatch_text
 
 
-def run(preset_name: str, kinds: list[str], actions: list[Action]) -> State:
+def run(config: str | Config, kinds: list[str], actions: list[Action]) -> State:
     """Take `actions` on spec and broker in lockstep; Mismatch at the first disagreement."""
-    model = Model(preset(preset_name), FaultModel.of(kinds, 2))
+    model = Model(preset(config) if isinstance(config, str) else config, FaultModel.of(kinds, 2))
     lockstep = Lockstep(model)
     for number, action in enumerate(actions, 1):
         assert action in model.actions(lockstep.state), f"step {number}: {action} is not enabled in the spec"
@@ -65,3 +65,62 @@ def test_before_the_slave_reconnects_a_4_x_sync_master_answers_slave_not_availab
         ],
     )
     assert state.network == (Packet(REPLY, 0, 1, SLAVE_NOT_AVAILABLE),) and not state.slave_linked
+
+
+def test_a_trusted_offset_inside_a_record_makes_a_slave_that_reads_nothing_more() -> None:
+    """Records differ in size (a retry copy is larger). A slave that kept [m0, retry of m0]
+    reports an offset that falls inside the master's third record once the master, which lost
+    the copy in a power loss, holds [m0, m1, retry of m1]. RocketMQ streams raw bytes from
+    there and the slave appends what it cannot read (spec/sizes.py): its log stays as it was,
+    and its report counts the master's whole log. Both sides do it."""
+    m0, m1 = Entry(MAIN, 0, 0), Entry(MAIN, 1, 0)
+    state = run(
+        CONFIGS["strict-listener-fails"],
+        ["master-power-loss"],
+        [
+            Action("producer", "send", 0),
+            Action("master", "receive", 0, Attempt(1)),
+            Action("slave", "replicate", None),
+            Action("master", "flush", None),
+            Action("producer", "receive", 0, Reply(1, SEND_OK)),
+            Action("consumer", "consume-fail", 0, QueueOffset(MAIN, 0)),
+            Action("consumer", "send-back", 0),  # the retry copy: on the master's page cache only
+            Action("slave", "replicate", None),
+            Action("master", "power-loss", None),
+            Action("master", "restart", None),  # the slave (213 bytes) is ahead of the master (100)
+            Action("slave", "reconnect", None),  # its first report is taken unchecked
+            Action("producer", "send", 1),
+            Action("master", "receive", 1, Attempt(1)),  # m1 ends at 200: the slave's offset covers it
+            Action("master", "flush", None),
+            Action("producer", "receive", 1, Reply(1, SEND_OK)),
+            Action("consumer", "consume-fail", 1, QueueOffset(MAIN, 1)),
+            Action("consumer", "send-back", 1),  # [m0, m1, retry of m1]: 213 falls inside the copy
+            Action("slave", "replicate", None),
+        ],
+    )
+    assert state.master.log == (m0, m1, Entry(RETRY, 1, 1))
+    assert state.slave.log == (m0, Entry(RETRY, 0, 1))
+    assert state.slave_unread == 3
+
+
+def test_the_checked_handshake_cuts_a_diverged_slave_back_and_counts_it() -> None:
+    """haTrustSlaveOffset=false: the slave kept m0, which the master lost in a power loss. At
+    `slave reconnect` the master checks the slave's last record, has it cut off (HaTruncate)
+    and counts the slave again: m1, stored where m0 was, waits for the slave's report."""
+    state = run(
+        CONFIGS["async-flush-sync-master-checked"],
+        ["master-power-loss"],
+        [
+            Action("producer", "send", 0),
+            Action("master", "receive", 0, Attempt(1)),
+            Action("slave", "replicate", None),
+            Action("producer", "receive", 0, Reply(1, SEND_OK)),
+            Action("master", "power-loss", None),
+            Action("master", "restart", None),
+            Action("slave", "reconnect", None),
+            Action("producer", "send", 1),
+            Action("master", "receive", 1, Attempt(1)),
+        ],
+    )
+    assert state.slave.log == () and state.slave_linked
+    assert [(request.msg, request.replication) for request in state.pending] == [(1, WAITING)]

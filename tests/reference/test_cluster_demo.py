@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -102,13 +103,18 @@ def test_the_failover_demo_works_as_written(cluster: Cluster, capsys: pytest.Cap
         master.wait(timeout=20)
 
 
-def test_consume_count_commits_exactly_n(cluster: Cluster, capsys: pytest.CaptureFixture[str]) -> None:
+def test_consume_count_commits_exactly_n_and_escapes_control_characters(cluster: Cluster, capsys: pytest.CaptureFixture[str]) -> None:
     noloss(capsys, "produce", "--broker", cluster.master, *[f"m{i}" for i in range(5)])
     code, lines = noloss(capsys, "consume", "--broker", cluster.master, "--group", "g", "--count", "2")
     assert (code, lines) == (0, ["TopicTest#0 m0", "TopicTest#1 m1"])
     # The next consumer of the group starts exactly after them: nothing skipped, nothing again.
     code, lines = noloss(capsys, "consume", "--broker", cluster.master, "--group", "g", "--count", "2")
     assert (code, lines) == (0, ["TopicTest#2 m2", "TopicTest#3 m3"])
+    # A body is data: an escape sequence in it must not rewrite the terminal, a newline must
+    # not split its line.
+    noloss(capsys, "produce", "--broker", cluster.master, "\x1b]0;owned\x07title", "two\nlines")
+    code, lines = noloss(capsys, "consume", "--broker", cluster.master, "--group", "g", "--count", "3")
+    assert (code, lines) == (0, ["TopicTest#4 m4", "TopicTest#5 \\x1b]0;owned\\x07title", "TopicTest#6 two\\nlines"])
 
 
 def test_an_unreachable_broker_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -124,6 +130,31 @@ def test_an_unreachable_broker_is_an_error(capsys: pytest.CaptureFixture[str]) -
         assert code == 4 and "Traceback" not in capsys.readouterr().err
 
 
+def test_a_listener_that_is_no_broker_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    # Something else on the port (here it answers HTTP): reachable, but no broker ever answers.
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        address = f"127.0.0.1:{server.getsockname()[1]}"
+
+        def answer() -> None:
+            while True:
+                try:
+                    connection, _ = server.accept()
+                except OSError:
+                    return
+                with connection:
+                    connection.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+
+        threading.Thread(target=answer, daemon=True).start()
+        code = main(["consume", "--broker", address, "--idle", "1"])
+    out, err = capsys.readouterr()
+    assert (code, out) == (4, "")
+    assert err.splitlines()[-1] == f"noloss: error: no broker answered at {address} within 1 s"
+
+
 def test_data_dir_problems_name_the_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     a_file = tmp_path / "file"
     a_file.write_text("")
@@ -132,6 +163,45 @@ def test_data_dir_problems_name_the_directory(tmp_path: Path, capsys: pytest.Cap
             code = main([*argv, "--data-dir", str(data_dir)])
             err = capsys.readouterr().err
             assert code == 2 and err.startswith("noloss: error: --data-dir ") and reason in err, err
+
+
+@contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """`path` read-only for this process, root included: root ignores mode bits, so as root the
+    inode is made immutable (chattr +i; ext4, xfs, btrfs), which binds root too."""
+    if os.geteuid() != 0:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+        try:
+            yield
+        finally:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        return
+    made = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.fail(f"chattr +i {path}: {made.stderr.strip()} (a read-only directory for root needs a filesystem with the immutable attribute)")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def test_a_read_only_data_dir_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    with read_only(locked):
+        assert not os.access(locked, os.W_OK)
+        for argv in (["broker", "--role", "ASYNC_MASTER", "--flush", "ASYNC_FLUSH", "--port", "0"], ["cluster", "--preset", "strict"]):
+            code = main([*argv, "--data-dir", str(locked)])
+            assert (code, capsys.readouterr().err) == (2, f"noloss: error: --data-dir {locked}: not writable\n")
+    # A writable directory whose commit log cannot be written: the broker names the file, not the port.
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "commitlog").write_bytes(b"")
+    argv = [*NOLOSS, "broker", "--role", "ASYNC_MASTER", "--flush", "ASYNC_FLUSH", "--port", "0", "--data-dir", str(data)]
+    with read_only(data / "commitlog"):
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1].startswith(f"noloss: error: --data-dir {data}: {data / 'commitlog'}: "), done.stderr
 
 
 @pytest.mark.slow
