@@ -199,21 +199,23 @@ def slave_replicate(model: Model, state: State, action: Action) -> State:
 
 
 def slave_reconnect(model: Model, state: State, action: Action) -> State:
-    """The slave's HAClient connects to the master again and the master counts it. Trusting
-    its offset (haTrustSlaveOffset=true), at once. Checking it (false), the master first has
-    the slave's log cut back to the longest prefix the two logs share (the master lost entries
-    the slave kept, or holds others in their place): the verified handshake, as 5.x's
-    controller mode does it by epochs (5.3.0 AutoSwitchHAClient.java:433–457,
-    findConsistentPoint then truncate) and the reference broker a record at a time (HaHello,
-    HaTruncate)."""
-    if model.config.haTrustSlaveOffset:
-        return settle_covered(model, state._replace(slave_linked=True))
+    """The slave's HAClient connects again and reports its offset: the master counts it again.
+
+    RocketMQ's HAClient retries every 5 s (4.9.7 HAService.HAClient.run: `waitForRunning(1000 * 5)`
+    after a failed connectMaster); until then a 4.x SYNC_MASTER answers SLAVE_NOT_AVAILABLE
+    (`isSlaveOK`: no connection) and a 5.x one waits. A trusting master (haTrustSlaveOffset=true,
+    every RocketMQ release) takes the slave's log as it is. A checking one (false) has it cut
+    back to the longest prefix the two logs share (the master lost entries the slave kept, or
+    holds others in their place) first: the verified handshake, as 5.x's controller mode does
+    it by epochs (5.3.0 AutoSwitchHAClient.java:433–457, findConsistentPoint then truncate)
+    and the reference broker a record at a time (HaHello, HaTruncate)."""
     master, slave = state.master, state.slave
-    common = 0
-    while common < min(len(master.log), len(slave.log)) and master.log[common] == slave.log[common]:
-        common += 1
-    if common < len(slave.log):
-        slave = slave._replace(log=slave.log[:common], flushed=min(slave.flushed, common))
+    if not model.config.haTrustSlaveOffset:
+        common = 0
+        while common < min(len(master.log), len(slave.log)) and master.log[common] == slave.log[common]:
+            common += 1
+        if common < len(slave.log):
+            slave = slave._replace(log=slave.log[:common], flushed=min(slave.flushed, common))
     return settle_covered(model, state._replace(slave=slave, slave_linked=True))
 
 

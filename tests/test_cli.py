@@ -143,3 +143,11 @@ def test_two_workers_refuse_liveness_in_one_line(capsys: pytest.CaptureFixture[s
     assert code == 2
     assert err.startswith("noloss: error: --workers 2: several workers check always- and sometimes-properties only")
     assert "Traceback" not in err
+
+
+def test_presets_name_the_release_each_describes(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "presets")
+    assert code == 0
+    release = {line.split()[0]: line.split()[2] for line in out.splitlines()}
+    assert release["rocketmq-default"] == release["strict"] == "4.9.7"
+    assert release["rocketmq5-default"] == release["rocketmq5-sync-master"] == release["rocketmq5-quorum"] == "5.3"

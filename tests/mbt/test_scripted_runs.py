@@ -27,10 +27,11 @@ def run(config: str | Config, kinds: list[str], actions: list[Action]) -> State:
     return lockstep.state
 
 
-def test_a_slave_ahead_of_its_master_is_counted_at_once() -> None:
+def test_a_slave_ahead_of_its_master_is_counted_once_it_reconnects() -> None:
     """RocketMQ takes a slave's offset unchecked (haTrustSlaveOffset=true, every preset): a slave
-    that kept an entry its master lost covers the next entry stored at that position, and the
-    master answers SEND_OK at once for a message the slave does not hold. Both sides do it."""
+    that kept an entry its master lost covers the next entry stored at that position, and once
+    it has reconnected the master answers SEND_OK at once for a message the slave does not
+    hold. Both sides do it."""
     state = run(
         "async-flush-sync-master",
         ["master-power-loss"],
@@ -48,6 +49,22 @@ def test_a_slave_ahead_of_its_master_is_counted_at_once() -> None:
     )
     assert Packet(REPLY, 1, 1, SEND_OK) in state.network
     assert [entry.msg for entry in state.slave.log] == [0] and [entry.msg for entry in state.master.log] == [1]
+
+
+def test_before_the_slave_reconnects_a_4_x_sync_master_answers_slave_not_available() -> None:
+    """Between a master's restart and its slave's reconnect (RocketMQ's HAClient retries every
+    5 s) isSlaveOK finds no connection: SLAVE_NOT_AVAILABLE, on both sides."""
+    state = run(
+        "async-flush-sync-master",
+        ["master-crash"],
+        [
+            Action("master", "crash", None),
+            Action("master", "restart", None),
+            Action("producer", "send", 0),
+            Action("master", "receive", 0, Attempt(1)),
+        ],
+    )
+    assert state.network == (Packet(REPLY, 0, 1, SLAVE_NOT_AVAILABLE),) and not state.slave_linked
 
 
 def test_a_trusted_offset_inside_a_record_makes_a_slave_that_reads_nothing_more() -> None:
