@@ -33,6 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.machine import cpu_seconds, uptime  # noqa: E402
 from benchmarks.networkx_explorer import explore_into_networkx  # noqa: E402
 from noloss.model_check.explore import Watch, explore  # noqa: E402
 from noloss.model_check.matrix import run_matrix  # noqa: E402
@@ -85,10 +86,7 @@ def measure(variant: str, workload: str) -> dict[str, Any]:
         stats = explore(model, fingerprint=variant == "fingerprint").stats
         states, transitions, kept, omission = stats.states, stats.transitions, stats.kept_bytes, stats.omission_probability
     seconds = time.perf_counter() - started
-    cpu = sum(
-        usage.ru_utime + usage.ru_stime
-        for usage in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
-    )
+    cpu = cpu_seconds()
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {
@@ -100,10 +98,6 @@ def measure(variant: str, workload: str) -> dict[str, Any]:
         "kept": kept,
         "omission": omission,
     }
-
-
-def uptime() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 def report(workload: str, variant: str, figures: dict[str, Any]) -> None:
@@ -143,10 +137,11 @@ def main() -> int:
             output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
             report(workload, variant, json.loads(output))
     if args.matrix:
+        cpu_before = cpu_seconds()
         matrix = run_matrix(list(PRESETS), list(DEFAULT_SCENARIOS))
         print(
             f"default matrix: {len(matrix.cells)} cells ({matrix.explored} models), {matrix.jobs} jobs: "
-            f"{matrix.seconds:.1f} s wall"
+            f"{matrix.seconds:.1f} s wall, {cpu_seconds() - cpu_before:.1f} s CPU"
         )
     print(f"load after: {uptime()}")
     return 0

@@ -22,6 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.machine import uptime  # noqa: E402
 from noloss.model_check.check import VIOLATED, check  # noqa: E402
 from noloss.spec.config import PRESETS, preset  # noqa: E402
 from noloss.spec.faults import FAULT_KINDS, FaultModel  # noqa: E402
@@ -41,10 +42,6 @@ def measure(name: str, max_faults: int, progress: bool) -> dict[str, Any]:
         "kept": stats.kept_bytes,
         "violated": [verdict.name for verdict in result.violated],
     }
-
-
-def uptime() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 def main() -> int:
