@@ -1,5 +1,5 @@
 """Which parameters of a test run in the fast tier (`pytest -q`, under a minute on two
-cores) and which only in the slow tier (`pytest -q -m slow`)."""
+cores) and which only in the slow tier (`pytest -q -m slow -n 0`)."""
 
 from __future__ import annotations
 
