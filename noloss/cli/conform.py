@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from noloss.cli.check import add_model_arguments, config_from
-from noloss.cli.errors import EXIT_OK, EXIT_VIOLATED, UsageError
+from noloss.cli.errors import EXIT_OK, EXIT_VIOLATED, UsageError, positive
 from noloss.spec.config import Config, preset
 
 # --target -> its module in conformance/targets/ (settings_of, supports, factory).
@@ -31,8 +31,8 @@ def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
     add_model_arguments(conform)
     conform.add_argument("--faults", default="kill", help="fault kinds, one run each: " + "kill,power-loss,... (see docs/conform.md)")
     conform.add_argument("--duration", type=_duration, default=60.0, help="how long each run sends (30s, 2m; default 60s)")
-    conform.add_argument("--producers", type=_positive("--producers"), default=8)
-    conform.add_argument("--max-messages", type=_positive("--max-messages"), default=1_000_000, help="stop sending after this many")
+    conform.add_argument("--producers", type=positive, default=8)
+    conform.add_argument("--max-messages", type=positive, default=1_000_000, help="stop sending after this many")
     conform.add_argument("--interval", type=_duration, default=2.0, help="time between two faults (default 2s)")
     conform.add_argument("--replication-delay", type=_duration, default=0.0, help="hold each push from master to slave this long (a slow replication link; 300ms)")
     conform.add_argument("--process-time", type=_duration, default=0.0, help="how long the consumer's business step takes per message (a lagging consumer; 2ms)")
@@ -45,15 +45,6 @@ def _duration(text: str) -> float:
     if match is None or float(match.group(1)) <= 0:
         raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 500ms, 60s, 2m)")
     return float(match.group(1)) * {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}[match.group(2)]
-
-
-def _positive(option: str) -> Any:
-    def parse(text: str) -> int:
-        if not text.isdigit() or int(text) < 1:
-            raise argparse.ArgumentTypeError(f"not a positive integer: {text!r}")
-        return int(text)
-
-    return parse
 
 
 def claimed_name(name: str, config: Config) -> str:

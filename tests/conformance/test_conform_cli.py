@@ -18,7 +18,7 @@ from noloss.spec.config import preset
     [
         (["--faults", "kill,meteor"], "--faults: unknown fault 'meteor'"),
         (["--duration", "soon"], "not a duration: 'soon'"),
-        (["--producers", "0"], "not a positive integer: '0'"),
+        (["--producers", "0"], "argument --producers: 0 (allowed an integer >= 1)"),
         (["--set", "inSyncReplicas=3"], "bad value 3 for inSyncReplicas"),
         (["--set", "sendMode=oneway"], "sendMode=oneway: the conformance workload"),
         (["--set", "flushDiskType=SOMETIMES"], "bad value 'SOMETIMES' for flushDiskType"),
