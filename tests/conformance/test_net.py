@@ -47,6 +47,10 @@ def test_what_a_lost_master_pushed_on_a_slow_link_never_arrives(echo: str, net: 
     to_slave = net.route("consumer->slave", echo)
     producer = net.route("producer->master", echo)
     with _connect(replication) as slave:
+        # One round trip first: the proxy registers a connection only once it has dialled the
+        # master, and a cut before that would miss this one (the link under test is up).
+        slave.sendall(b"up")
+        assert slave.recv(100) == b"up"
         net.slow_replication(0.3)
         slave.sendall(b"pushed")  # echoed at once, held by the proxy on its way back
         net.lose("master")
