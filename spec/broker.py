@@ -30,7 +30,6 @@ from noloss.spec.actions import (
     synced_offsets,
     up,
 )
-from noloss.spec.config import ONEWAY_SEND
 from noloss.spec.reductions import syncs_offsets_at_commit
 from noloss.spec.sizes import boundary_at, entries_ending_by, log_bytes
 from noloss.spec.state import (
@@ -146,7 +145,7 @@ def master_receive(model: Model, state: State, action: Action) -> State:
     master = append_to_master(state, Entry(MAIN, action.message, 0))
     network = remove_packet(state.network, Packet(REQUEST, action.message, attempt, 0))
     state = state._replace(master=master, network=network)
-    if config.sendMode == ONEWAY_SEND:
+    if config.sends_oneway:
         return state
     flush = WAITING if config.waits_for_flush else MET
     replication = MET

@@ -80,7 +80,8 @@ class Config:
         """Everything the model reads of this config: two configs with equal keys are one model.
 
         The spec reads a Config only through these (a test scans spec/ for it). What is not
-        here changes no state: `slaveFlushDiskType` matters only where a 5.3+ slave that
+        here changes no state: `sendMode` matters only through `sends_oneway` and
+        `send_retries`; `slaveFlushDiskType` matters only where a 5.3+ slave that
         consumers read dispatches up to its flushed position; otherwise it only says how soon
         the slave flushes, which an untimed model cannot tell. The release matters only
         through the behaviours it selects.
@@ -95,7 +96,7 @@ class Config:
             self.slave_not_available,
             self.overflow_to_min,
             self.haTrustSlaveOffset,
-            self.sendMode,
+            self.sends_oneway,
             self.send_retries,
             self.retryAnotherBrokerWhenNotStoreOK,
             self.checkStatus,
@@ -151,6 +152,13 @@ class Config:
     def overflow_to_min(self) -> bool:
         """OFFSET_OVERFLOW_BADLY moves the consumer back to the queue's start (up to 4.9.3)."""
         return self.release.overflow_to_min
+
+    @property
+    def sends_oneway(self) -> bool:
+        """The producer sends oneway: no reply, no retry. A sync and an async send differ only in
+        which retry count applies (`send_retries`): an async send's timeout is not retried either
+        (docs/spec.md §1), so that count is all the model reads of the difference."""
+        return self.sendMode == ONEWAY_SEND
 
     @property
     def send_retries(self) -> int:

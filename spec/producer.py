@@ -15,7 +15,6 @@ from collections.abc import Hashable, Iterator
 from typing import TYPE_CHECKING
 
 from noloss.spec.actions import Action, Effect, Reply, add_packet, arg_of, distinct, next_message, remove_packet, up
-from noloss.spec.config import ONEWAY_SEND
 from noloss.spec.state import REPLY, REQUEST, SEND_OK, Packet, State
 
 if TYPE_CHECKING:
@@ -56,7 +55,7 @@ def send(model: Model, state: State, action: Action) -> State:
     producer = state.producer
     attempt = producer.attempt + 1
     network = add_packet(state.network, Packet(REQUEST, producer.current, attempt, 0))
-    if model.config.sendMode == ONEWAY_SEND:
+    if model.config.sends_oneway:
         # Oneway: nothing comes back; the application counts the message as sent.
         return state._replace(network=network, producer=next_message(producer._replace(attempt=attempt), True))
     retries = model.config.send_retries

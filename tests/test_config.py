@@ -72,7 +72,7 @@ def test_model_key_covers_every_knob_the_spec_reads() -> None:
     assert read, "the scan found no config reads at all"
     covered = {
         "waits_for_flush", "waits_for_slave", "dispatch_bounded_on_master", "dispatch_bounded_on_slave",
-        "consumer_reads_slave", "slave_not_available", "overflow_to_min", "haTrustSlaveOffset", "sendMode", "send_retries", "retryAnotherBrokerWhenNotStoreOK",
+        "consumer_reads_slave", "slave_not_available", "overflow_to_min", "haTrustSlaveOffset", "sends_oneway", "send_retries", "retryAnotherBrokerWhenNotStoreOK",
         "checkStatus", "commitBeforeProcess", "idempotentConsumer", "consumerMayFail", "maxReconsumeTimes",
         "messages", "redeliveries",
     }
@@ -88,3 +88,37 @@ def test_model_key_covers_every_knob_the_spec_reads() -> None:
     assert strict.model_key() != strict.with_settings({"rocketmqVersion": "5.1"}).model_key()
     assert strict.with_settings({"readUnCommitted": "true"}).model_key() == strict.with_settings({"rocketmqVersion": "5.1"}).model_key()
     assert Config(flushDiskType="SYNC_FLUSH").model_key() != Config().model_key()
+
+
+def _transitions(config: Config, scenario_name: str) -> set[tuple[object, object, object]]:
+    """Every (state, action, successor) of `config` under a scenario, by a plain BFS over the spec."""
+    from noloss.model_check.scenarios import scenario
+    from noloss.spec.model import Model
+
+    model = Model(config, scenario(scenario_name))
+    seen = set(model.init_states())
+    frontier = list(seen)
+    transitions = set()
+    while frontier:
+        state = frontier.pop()
+        for action in model.actions(state):
+            after = model.next_state(state, action)
+            transitions.add((state, action, after))
+            if after not in seen:
+                seen.add(after)
+                frontier.append(after)
+    return transitions
+
+
+def test_a_sync_and_an_async_send_with_the_same_retries_are_one_model() -> None:
+    """model_key keeps of sendMode only oneway-or-not and the retry count that applies: the matrix
+    explores `async-send` once with `strict`. The graphs must be equal, transition for transition,
+    under a fault that makes the client retry (a master crash refuses sends)."""
+    sync, asynchronous = Config(), Config(sendMode="async")
+    assert sync.model_key() == asynchronous.model_key()
+    assert _transitions(sync, "master-crash") == _transitions(asynchronous, "master-crash")
+    # The retry count that applies stays in the key, and it does change the graph.
+    fewer = Config(sendMode="async", retryTimesWhenSendAsyncFailed=0)
+    assert fewer.model_key() != sync.model_key()
+    assert _transitions(fewer, "master-crash") != _transitions(sync, "master-crash")
+    assert Config(sendMode="oneway").model_key() != sync.model_key()
