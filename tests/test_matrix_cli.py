@@ -85,7 +85,16 @@ def test_a_large_scenario_says_so_before_it_starts(capsys: pytest.CaptureFixture
     argv = ("matrix", "--jobs", "1", "--presets", "oneway", "--scenarios", "any-2", "--max-states", "200")
     code, _, err = run(capsys, *argv)
     assert code == 1
-    assert err.startswith("matrix: scenario any-2 is large: about 100,000 thousand states")
+    assert err.startswith("matrix: scenario any-2 is large: about 20,308 thousand states")
+
+
+def test_a_large_combination_of_two_faults_says_so_too(capsys: pytest.CaptureFixture[str]) -> None:
+    """net-dup+master-power-loss has 1.71 million states on strict: no name marks it large, its estimate does."""
+    argv = ("matrix", "--jobs", "1", "--presets", "oneway", "--scenarios", "net-dup+master-power-loss,master-crash+net-drop")
+    code, _, err = run(capsys, *argv, "--max-states", "200")
+    assert code == 1  # oneway loses a message within 200 states
+    assert "scenario net-dup+master-power-loss is large" in err
+    assert "master-crash+net-drop" not in err
 
 
 @pytest.mark.parametrize(
