@@ -85,10 +85,11 @@ FINDINGS: tuple[Finding, ...] = (
         Setup("async-flush-sync-master", "master-disk-loss"),
     ),
     Finding(
-        "SYNC_MASTER with ASYNC_FLUSH: the restarted master forgets a message only the slave keeps",
+        "SYNC_MASTER with ASYNC_FLUSH: the restarted master forgets a message only the slave keeps, and reuses its offset",
         Setup("async-flush-sync-master", "master-power-loss"),
         "NoAckedLoss",
-        "not reported upstream (consumers read the rewound master while it is up, never the slave's copy)",
+        "not reported upstream (consumers read the rewound master while it is up, never the slave's copy;"
+        " the next message takes the forgotten one's queue offset, and the consumer's commit moves past the slave's copy)",
         "SYNC_FLUSH on 5.3 with `inSyncReplicas=2` (on 4.x SYNC_FLUSH still leaves the first finding's race)",
         Setup("rocketmq5-quorum", "master-power-loss"),
     ),

@@ -82,15 +82,19 @@ def _at_or_after(node: Node, position: tuple[int, ...], message: int) -> bool:
 
 
 def stranded(model: Model, state: State, message: int) -> bool:
-    """Clause (3): a copy of m is on disk where only an operator reaches it (%DLQ%, an unread slave)."""
+    """Clause (3): a copy of m is on disk where only an operator reaches it (%DLQ%, a slave no
+    consumer reads now)."""
     for node in (state.master, state.slave):
         if alive(node) and any(entry.topic == DLQ and entry.msg == message for entry in node.log):
             return True
     slave = state.slave
-    if model.config.consumer_reads_slave or not alive(slave):
+    if not alive(slave):
         return False
-    # Nothing reads this slave's offsets, so the model keeps none: judge its copy against the
-    # consumer's position, or the master's committed offsets that SlaveSynchronize copies.
+    # m is not reachable (clause 2), so no consumer reads this slave's copy now: a 5.x slave
+    # without slaveReadEnable never, a 4.x one only while the master is down. Either way the
+    # copy is on the slave's disk, for a failover or an operator: stranded, not lost, whichever
+    # the release. Judge it against the consumer's position, or the master's committed
+    # offsets that SlaveSynchronize copies: an entry behind them is lost there as on the master.
     position = state.consumer.next if state.consumer.next is not None else state.master.offsets
     return _at_or_after(slave, position, message)
 

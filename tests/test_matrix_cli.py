@@ -34,7 +34,7 @@ def test_your_own_files_under_every_scenario_with_the_verdict_first(capsys: pyte
     table = [line.split() for line in lines if line.startswith("your-config ")]
     assert [row[:3] for row in table] == [
         ["your-config", "none", "ok"],
-        ["your-config", "master-power-loss", "X(6)"],
+        ["your-config", "master-power-loss", "X(9)"],  # the restarted master reuses the forgotten offset: the slave's copy is stranded until then
     ]
 
 

@@ -156,6 +156,21 @@ def test_5_x_strands_what_only_the_slave_holds() -> None:
     assert status(explore("strict", "master-disk-loss"), "NoAckedStranded") == HOLDS
 
 
+def test_4_x_strands_what_only_the_slave_holds_behind_a_restarted_master_too() -> None:
+    """A copy on a 4.x slave that consumers read only while the master is down, behind a master
+    that came back without it, is on disk as one on an unread 5.x slave: stranded, not lost.
+    So the shortest loss under a master power loss is the longer run in which the consumer's
+    offset then moves past the slave's copy (it reads m1 at the rewound master's offset 0)."""
+    four = explore("async-flush-sync-master", "master-power-loss")
+    assert len(counterexample(four, "NoAckedStranded")) == 6  # m0 acknowledged; the master loses it, restarts
+    stranding = next(v for v in four.verdicts if v.name == "NoAckedStranded").counterexample
+    assert stranding is not None
+    last = stranding[-1].state
+    assert [entry.msg for entry in last.slave.log] == [0] and not last.master.log
+    assert len(counterexample(four, "NoAckedLoss")) == 9
+    assert status(four, "AckedEventuallyConsumed") == VIOLATED
+
+
 # --- Statuses: 5.x never answers SLAVE_NOT_AVAILABLE ----------------------------------------
 
 
