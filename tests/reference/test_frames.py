@@ -74,6 +74,14 @@ def test_buffer_cuts_a_stream_at_any_split() -> None:
         assert buffer.feed(stream[:split]) + buffer.feed(stream[split:]) == SAMPLES
 
 
+def test_buffer_cuts_a_stream_fed_a_byte_at_a_time() -> None:
+    # Every frame arrives in pieces, the held bytes short of it until its last byte.
+    stream = b"".join(frames.encode_frame(s) for s in SAMPLES)
+    buffer = frames.FrameBuffer()
+    got = [message for i in range(len(stream)) for message in buffer.feed(stream[i : i + 1])]
+    assert got == SAMPLES
+
+
 def _reason(data: bytes) -> str:
     with pytest.raises(frames.FrameError) as caught:
         frames.FrameBuffer().feed(data)
