@@ -69,26 +69,68 @@ class FrameError(Exception):
 
 
 class _Reader:
-    """Reads fields from a payload, raising FrameError instead of IndexError/struct.error."""
+    """Reads fields from a payload, raising FrameError instead of IndexError/struct.error.
+
+    One method per field type, each reading in place (unpack_from, one slice per string
+    or bytes field): they are the decoders of the layouts below, called once per field
+    of every frame received."""
 
     def __init__(self, data: bytes) -> None:
         self.data = data
         self.pos = 0
 
-    def take(self, n: int) -> bytes:
-        if self.pos + n > len(self.data):
-            raise FrameError(f"payload ends early: wanted {n} bytes at {self.pos} of {len(self.data)}")
-        chunk = self.data[self.pos : self.pos + n]
-        self.pos += n
-        return chunk
+    def _short(self, wanted: int) -> FrameError:
+        return FrameError(f"payload ends early: wanted {wanted} bytes at {self.pos} of {len(self.data)}")
 
-    def unpack(self, fmt: struct.Struct) -> int:
-        # In place (unpack_from), not through `take`: no slice per integer on the hot path.
-        end = self.pos + fmt.size
+    def i64(self) -> int:
+        if self.pos + 8 > len(self.data):
+            raise self._short(8)
+        value: int = _I64.unpack_from(self.data, self.pos)[0]
+        self.pos += 8
+        return value
+
+    def raw(self) -> bytes:
+        """A u32 length, then that many bytes."""
+        start = self.pos + 4
+        if start > len(self.data):
+            raise self._short(4)
+        end = start + _U32.unpack_from(self.data, self.pos)[0]
         if end > len(self.data):
-            raise FrameError(f"payload ends early: wanted {fmt.size} bytes at {self.pos} of {len(self.data)}")
-        value: int = fmt.unpack_from(self.data, self.pos)[0]
+            self.pos = start
+            raise self._short(end - start)
         self.pos = end
+        return self.data[start:end]
+
+    def text(self) -> str:
+        """A u16 length, then that many bytes of UTF-8."""
+        start = self.pos + 2
+        if start > len(self.data):
+            raise self._short(2)
+        end = start + _U16.unpack_from(self.data, self.pos)[0]
+        if end > len(self.data):
+            self.pos = start
+            raise self._short(end - start)
+        self.pos = end
+        try:
+            return self.data[start:end].decode()
+        except UnicodeDecodeError as error:
+            raise FrameError(f"string is not UTF-8: {error.reason}") from None
+
+    def flag(self) -> bool:
+        if self.pos + 1 > len(self.data):
+            raise self._short(1)
+        value = self.data[self.pos]
+        self.pos += 1
+        if value > 1:
+            raise FrameError(f"bool field holds {value}")
+        return value == 1
+
+    def count(self) -> int:
+        """A u32 count of the list items that follow."""
+        if self.pos + 4 > len(self.data):
+            raise self._short(4)
+        value: int = _U32.unpack_from(self.data, self.pos)[0]
+        self.pos += 4
         return value
 
 
@@ -103,25 +145,10 @@ def _put_str(out: bytearray, value: str) -> None:
     out += _U16.pack(len(raw)) + raw
 
 
-def _get_str(reader: _Reader) -> str:
-    raw = reader.take(reader.unpack(_U16))
-    try:
-        return raw.decode()
-    except UnicodeDecodeError as error:
-        raise FrameError(f"string is not UTF-8: {error.reason}") from None
-
-
-def _get_bool(reader: _Reader) -> bool:
-    flag = reader.take(1)[0]
-    if flag > 1:
-        raise FrameError(f"bool field holds {flag}")
-    return flag == 1
-
-
-I64: tuple[Encoder, Decoder] = (lambda out, v: out.extend(_I64.pack(v)), lambda r: r.unpack(_I64))
-BOOL: tuple[Encoder, Decoder] = (lambda out, v: out.append(1 if v else 0), _get_bool)
-STR: tuple[Encoder, Decoder] = (_put_str, _get_str)
-BYTES: tuple[Encoder, Decoder] = (lambda out, v: out.extend(_U32.pack(len(v)) + v), lambda r: r.take(r.unpack(_U32)))
+I64: tuple[Encoder, Decoder] = (lambda out, v: out.extend(_I64.pack(v)), _Reader.i64)
+BOOL: tuple[Encoder, Decoder] = (lambda out, v: out.append(1 if v else 0), _Reader.flag)
+STR: tuple[Encoder, Decoder] = (_put_str, _Reader.text)
+BYTES: tuple[Encoder, Decoder] = (lambda out, v: out.extend(_U32.pack(len(v)) + v), _Reader.raw)
 
 Layout = tuple[tuple[str, tuple[Encoder, Decoder]], ...]
 
@@ -157,7 +184,11 @@ def _record(cls: type[Any], layout: Layout) -> tuple[Encoder, Decoder]:
             values[slot] = get(reader)
         return cls(*values)
 
-    return encode, decode
+    def decode_in_order(reader: _Reader) -> Any:
+        return cls(*[get(reader) for get in getters])
+
+    # Most messages list their fields on the wire as they declare them: no reordering.
+    return encode, decode_in_order if slots == sorted(slots) else decode
 
 
 def _list_of(item: tuple[Encoder, Decoder]) -> tuple[Encoder, Decoder]:
@@ -169,7 +200,7 @@ def _list_of(item: tuple[Encoder, Decoder]) -> tuple[Encoder, Decoder]:
             put_item(out, value)
 
     def decode(reader: _Reader) -> Any:
-        count = reader.unpack(_U32)
+        count = reader.count()
         # Each item takes at least one byte: refuse counts the payload cannot hold.
         if count > len(reader.data) - reader.pos:
             raise FrameError(f"list of {count} items cannot fit in the payload")

@@ -61,6 +61,14 @@ def test_every_kind_has_a_sample_and_a_layout_must_name_every_field() -> None:
         frames._record(m.HaReport, (("flushed_offset", frames.I64),))
 
 
+def test_a_layout_in_another_order_than_the_declaration_decodes_each_field_into_its_place() -> None:
+    encode, decode = frames._record(m.HaReport, (("flushed_offset", frames.I64), ("stored_offset", frames.I64)))
+    payload = bytearray()
+    encode(payload, m.HaReport(stored_offset=7, flushed_offset=3))
+    assert bytes(payload) == struct.pack(">qq", 3, 7)
+    assert decode(frames._Reader(bytes(payload))) == m.HaReport(stored_offset=7, flushed_offset=3)
+
+
 @pytest.mark.parametrize("message", SAMPLES, ids=lambda s: type(s).__name__)
 def test_round_trip(message: m.Wire) -> None:
     encoded = frames.encode_frame(message)
