@@ -82,37 +82,37 @@ class _Reader:
     def _short(self, wanted: int) -> FrameError:
         return FrameError(f"payload ends early: wanted {wanted} bytes at {self.pos} of {len(self.data)}")
 
-    def i64(self) -> int:
-        if self.pos + 8 > len(self.data):
-            raise self._short(8)
-        value: int = _I64.unpack_from(self.data, self.pos)[0]
-        self.pos += 8
+    def _int(self, fmt: struct.Struct) -> int:
+        end = self.pos + fmt.size
+        if end > len(self.data):
+            raise self._short(fmt.size)
+        value: int = fmt.unpack_from(self.data, self.pos)[0]
+        self.pos = end
         return value
 
-    def raw(self) -> bytes:
-        """A u32 length, then that many bytes."""
-        start = self.pos + 4
+    def i64(self) -> int:
+        return self._int(_I64)
+
+    def _sized(self, prefix: struct.Struct) -> bytes:
+        """A length (`prefix`), then that many bytes."""
+        start = self.pos + prefix.size
         if start > len(self.data):
-            raise self._short(4)
-        end = start + _U32.unpack_from(self.data, self.pos)[0]
+            raise self._short(prefix.size)
+        end = start + prefix.unpack_from(self.data, self.pos)[0]
         if end > len(self.data):
             self.pos = start
             raise self._short(end - start)
         self.pos = end
         return self.data[start:end]
 
+    def raw(self) -> bytes:
+        """A u32 length, then that many bytes."""
+        return self._sized(_U32)
+
     def text(self) -> str:
         """A u16 length, then that many bytes of UTF-8."""
-        start = self.pos + 2
-        if start > len(self.data):
-            raise self._short(2)
-        end = start + _U16.unpack_from(self.data, self.pos)[0]
-        if end > len(self.data):
-            self.pos = start
-            raise self._short(end - start)
-        self.pos = end
         try:
-            return self.data[start:end].decode()
+            return self._sized(_U16).decode()
         except UnicodeDecodeError as error:
             raise FrameError(f"string is not UTF-8: {error.reason}") from None
 
@@ -127,11 +127,7 @@ class _Reader:
 
     def count(self) -> int:
         """A u32 count of the list items that follow."""
-        if self.pos + 4 > len(self.data):
-            raise self._short(4)
-        value: int = _U32.unpack_from(self.data, self.pos)[0]
-        self.pos += 4
-        return value
+        return self._int(_U32)
 
 
 Encoder = Callable[[bytearray, Any], None]
