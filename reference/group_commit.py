@@ -17,7 +17,6 @@ fsync may have missed.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 
 from noloss.reference.storage import LogFile
@@ -36,8 +35,6 @@ class GroupCommit:
         self._stopping = False
         self.fsyncs = 0
         """fsyncs finished so far."""
-        self.fsync_seconds = 0.0
-        """Wall time spent in them: beside the time running, how busy the disk kept this thread."""
         self.cuts = 0
         """How many times the log was cut (`cut`). Each fsync hands `flushed` the count as
         it was when the fsync began, with the offset: a cut since then voids the offset."""
@@ -75,8 +72,6 @@ class GroupCommit:
                 self._wanted = False
             cuts = self.cuts
             offset = self._log.size()
-            began = time.perf_counter()
             self._log.sync()
-            self.fsync_seconds += time.perf_counter() - began
             self.fsyncs += 1
             self._flushed(offset, cuts)

@@ -165,8 +165,7 @@ class BrokerServer:
             await loop.run_in_executor(self._executor, self.node.file.sync)
             self._last_fsyncs += 1
             await self._checkpoint(offset)
-            busy = self._group_commit.fsync_seconds if self._group_commit is not None else 0.0
-            logger.info("stopping: %d log fsyncs (%.2f s in group-commit fsyncs), %d records stored", self.fsyncs, busy, self.node.core.queues.total())
+            logger.info("stopping: %d log fsyncs, %d records stored", self.fsyncs, self.node.core.queues.total())
         self._stopped = True
         self._executor.shutdown(wait=True)
         if self.node is not None:
