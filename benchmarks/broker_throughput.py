@@ -28,10 +28,11 @@ the reply, as SYNC_FLUSH), each driven by CLIENTS connections sending 1 KiB bodi
 
 Printed per row: the rate; `x peer`, the ratio to Redis driven by the same kind of
 client; `x C`, the ratio to Redis under redis-benchmark; the master's fsyncs and
-messages per fsync; and the CPU time the server and the client processes used per
-second of wall time (near 1.0: CPU-bound; well below: waiting, for the disk or the
-other side) and per message. The load average is printed too: the machine may be
-shared, and the clients and servers share its cores.
+messages per fsync, and the share of the time it spent in fdatasync (near 1.0: the disk
+is the limit); and the CPU time the server and the client processes used per second of
+wall time (near 1.0: CPU-bound; well below: waiting, for the disk or the other side) and
+per message. The load average is printed too: the machine may be shared, and the clients
+and servers share its cores.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import resource
 import sys
 import tempfile
@@ -103,11 +105,21 @@ async def drive(address: str, producers: int, seconds: float) -> tuple[int, list
 
 def master_fsyncs(log_path: str) -> int:
     """The master's fsync count, from the line it logs when it stops."""
+    return master_stopping(log_path)[0]
+
+
+def master_stopping(log_path: str) -> tuple[int, float | None]:
+    """The master's fsync count and the seconds it spent in them (None from a broker
+    that does not say), from the line it logs when it stops."""
     with open(log_path) as log:
         for line in log:
-            if "master INFO stopping:" in line:
-                return int(line.split("stopping: ")[1].split()[0])
-    return 0
+            said = STOPPING.search(line)
+            if said is not None:
+                return int(said[1]), float(said[2]) if said[2] is not None else None
+    return 0, None
+
+
+STOPPING = re.compile(r"master INFO stopping: (\d+) log fsyncs(?: \(([\d.]+) s in fsync\))?")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -144,6 +156,8 @@ class Row:
     client_cpu: float | None
     """None: the client ran in another process (redis-benchmark), not measured."""
     fsyncs: int | None = None
+    fsync_seconds: float | None = None
+    """Wall time the master spent in its log fsyncs."""
 
     @property
     def rate(self) -> float:
@@ -159,7 +173,8 @@ class Row:
             return f"{seconds / self.wall:>8.2f}{seconds / self.sent * 1e6:>8.0f}"
 
         fsyncs = f"{self.fsyncs:>8}{self.sent / max(1, self.fsyncs):>11.1f}" if self.fsyncs is not None else f"{'':>19}"
-        return f"{turn:<5}{self.server:<27}{self.client:<16}{self.rate:>9,.0f}{ratio(peer_rate)}{ratio(c_rate)}{fsyncs}{cpu(self.server_cpu)}{cpu(self.client_cpu)}"
+        in_fsync = f"{self.fsync_seconds / self.wall:>9.2f}" if self.fsync_seconds is not None else f"{'':>9}"
+        return f"{turn:<5}{self.server:<27}{self.client:<16}{self.rate:>9,.0f}{ratio(peer_rate)}{ratio(c_rate)}{fsyncs}{in_fsync}{cpu(self.server_cpu)}{cpu(self.client_cpu)}"
 
 
 def measure(server: str, client: str, pid: int, run: Callable[[], int], in_process: bool = True) -> Row:
@@ -188,7 +203,7 @@ def broker_side(root: str, name: str, loop: str, seconds: float) -> list[Row]:
             row = measure(f"broker SYNC_FLUSH, {loop}", client, master.process.pid, lambda: run(master.address))
         finally:
             master.stop()
-        row.fsyncs = master_fsyncs(log_path)
+        row.fsyncs, row.fsync_seconds = master_stopping(log_path)
         rows.append(row)
     return rows
 
@@ -214,7 +229,7 @@ def side_by_side(root: str, seconds: float) -> None:
     loops = ["asyncio", "uvloop"] if event_loop.available() else ["asyncio"]
     print(f"\nside by side: {CLIENTS} clients ({event_loop.resolve('auto')} loop for Python clients), {len(BODY)} B bodies, every write fsynced before its reply")
     print(f"({load()})")
-    print(f"{'turn':<5}{'server':<27}{'client':<16}{'msgs/s':>9}{'x peer':>7}{'x C':>7}{'fsyncs':>8}{'msgs/fsync':>11}{'srv cpu':>8}{'us/msg':>8}{'cli cpu':>8}{'us/msg':>8}")
+    print(f"{'turn':<5}{'server':<27}{'client':<16}{'msgs/s':>9}{'x peer':>7}{'x C':>7}{'fsyncs':>8}{'msgs/fsync':>11}{'in fsync':>9}{'srv cpu':>8}{'us/msg':>8}{'cli cpu':>8}{'us/msg':>8}")
     for turn in (1, 2):
         rows = [row for loop in loops for row in broker_side(root, f"broker-{loop}-{turn}", loop, seconds)]
         rows += redis_side(root, f"redis-{turn}", seconds)
@@ -223,6 +238,7 @@ def side_by_side(root: str, seconds: float) -> None:
             peer = redis_rate.get(row.client) if row.client != C_CLIENT else None
             print(row.line(turn, peer, redis_rate.get(C_CLIENT)), flush=True)
     print(f"({load()}; x peer: to Redis under the same kind of client; x C: to Redis under redis-benchmark;")
+    print(" in fsync: the share of the wall time the master spent in its log fsyncs (near 1.0: disk-bound);")
     print(" cpu columns: CPU seconds per wall second, and per message)")
 
 
