@@ -15,12 +15,24 @@ on the machine; all processes run on it together (broker, slave and clients).
 
 Side by side, in the same run: a SYNC_FLUSH master (alone, no slave) and our own
 redis-server with `appendonly yes` + `appendfsync always` (every write fsynced before
-the reply, as SYNC_FLUSH), each driven by CLIENTS connections from one asyncio process
-sending 1 KiB bodies (SendRequest / XADD) for the same time, twice in turn. Printed:
-both rates and their ratio, the master's fsyncs and messages per fsync, and the CPU
-time the server process used per second of wall time (near 1.0: CPU-bound; well below:
-it waits for the disk) and per message. The load average is printed too: the machine
-may be shared.
+the reply, as SYNC_FLUSH), each driven by CLIENTS connections sending 1 KiB bodies
+(SendRequest / XADD) for the same time, twice in turn, by three kinds of client:
+
+* the libraries: the broker by our AsyncProducer, Redis by redis-py (one asyncio
+  process each time);
+* the same lean client for both (lean_clients.py: one process, raw Protocols, a
+  pre-encoded request, each connection waiting for its reply before the next send, as
+  redis-benchmark does without -P): the ratio of these two rows compares the servers;
+* redis-benchmark (C), Redis only: what Redis reaches when its client costs nothing
+  in Python.
+
+Printed per row: the rate; `x peer`, the ratio to Redis driven by the same kind of
+client; `x C`, the ratio to Redis under redis-benchmark; the master's fsyncs and
+messages per fsync, and the share of the time it spent in fdatasync (near 1.0: the disk
+is the limit); and the CPU time the server and the client processes used per second of
+wall time (near 1.0: CPU-bound; well below: waiting, for the disk or the other side) and
+per message. The load average is printed too: the machine may be shared, and the clients
+and servers share its cores.
 """
 
 from __future__ import annotations
@@ -28,6 +40,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import resource
 import sys
 import tempfile
@@ -37,8 +50,9 @@ from dataclasses import dataclass
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+import lean_clients  # noqa: E402
 from noloss.reference import event_loop  # noqa: E402
-from noloss.reference.client import AsyncProducer, SendStatus  # noqa: E402
+from noloss.reference.client import AsyncProducer, SendStatus, parse_address  # noqa: E402
 from noloss.reference.core import FlushType, Role  # noqa: E402
 from noloss.reference.launch import broker_argv, start_broker, start_cluster  # noqa: E402
 from noloss.reference.presets import PRESETS  # noqa: E402
@@ -50,6 +64,7 @@ SETTINGS = [
 ]
 BODY = b"x" * 1024
 CLIENTS = 32
+BROKER_REQUEST = lean_clients.broker_request("TopicTest", BODY)
 
 
 def fsync_rate(directory: str, seconds: float) -> float:
@@ -90,11 +105,21 @@ async def drive(address: str, producers: int, seconds: float) -> tuple[int, list
 
 def master_fsyncs(log_path: str) -> int:
     """The master's fsync count, from the line it logs when it stops."""
+    return master_stopping(log_path)[0]
+
+
+def master_stopping(log_path: str) -> tuple[int, float | None]:
+    """The master's fsync count and the seconds it spent in them (None from a broker
+    that does not say), from the line it logs when it stops."""
     with open(log_path) as log:
         for line in log:
-            if "master INFO stopping:" in line:
-                return int(line.split("stopping: ")[1].split()[0])
-    return 0
+            said = STOPPING.search(line)
+            if said is not None:
+                return int(said[1]), float(said[2]) if said[2] is not None else None
+    return 0, None
+
+
+STOPPING = re.compile(r"master INFO stopping: (\d+) log fsyncs(?: \(([\d.]+) s in fsync\))?")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -115,74 +140,106 @@ def client_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+LIBRARY, LEAN, C_CLIENT = "library", "lean", "redis-benchmark"
+"""The kinds of client (see the module's docstring); the library is AsyncProducer or redis-py."""
+
+
 @dataclass
 class Row:
-    """One server under CLIENTS clients for a while."""
+    """One server under CLIENTS clients of one kind for a while."""
 
     server: str
+    client: str
     sent: int
     wall: float
     server_cpu: float
-    client_cpu: float
+    client_cpu: float | None
+    """None: the client ran in another process (redis-benchmark), not measured."""
     fsyncs: int | None = None
+    fsync_seconds: float | None = None
+    """Wall time the master spent in its log fsyncs."""
 
-    def line(self, turn: int, redis_rate: float) -> str:
-        rate = self.sent / self.wall
+    @property
+    def rate(self) -> float:
+        return self.sent / self.wall
+
+    def line(self, turn: int, peer_rate: float | None, c_rate: float | None) -> str:
+        def ratio(other: float | None) -> str:
+            return f"{self.rate / other:>7.2f}" if other else f"{'':>7}"
+
+        def cpu(seconds: float | None) -> str:
+            if seconds is None or not self.sent:
+                return f"{'':>16}"
+            return f"{seconds / self.wall:>8.2f}{seconds / self.sent * 1e6:>8.0f}"
+
         fsyncs = f"{self.fsyncs:>8}{self.sent / max(1, self.fsyncs):>11.1f}" if self.fsyncs is not None else f"{'':>19}"
-        cpu = f"{self.server_cpu / self.wall:>9.2f}{self.server_cpu / self.sent * 1e6:>8.0f}" if self.sent else f"{'':>17}"
-        client = f"{self.client_cpu / self.wall:>9.2f}{self.client_cpu / self.sent * 1e6:>8.0f}" if self.sent else f"{'':>17}"
-        return f"{turn:<5}{self.server:<30}{rate:>9,.0f}{rate / redis_rate:>8.2f}{fsyncs}{cpu}{client}"
+        in_fsync = f"{self.fsync_seconds / self.wall:>9.2f}" if self.fsync_seconds is not None else f"{'':>9}"
+        return f"{turn:<5}{self.server:<27}{self.client:<16}{self.rate:>9,.0f}{ratio(peer_rate)}{ratio(c_rate)}{fsyncs}{in_fsync}{cpu(self.server_cpu)}{cpu(self.client_cpu)}"
 
 
-def measure(server: str, pid: int, run: Callable[[], int]) -> Row:
-    """Run the clients (`run` returns how many messages they sent), timing wall and CPU."""
+def measure(server: str, client: str, pid: int, run: Callable[[], int], in_process: bool = True) -> Row:
+    """Run the clients (`run` returns how many messages they sent), timing wall and CPU;
+    the clients' CPU is this process's unless they run in another (`in_process` False)."""
     server_cpu, own_cpu, started = cpu_seconds(pid), client_cpu(), time.perf_counter()
     sent = run()
     wall = time.perf_counter() - started
-    return Row(server, sent, wall, cpu_seconds(pid) - server_cpu, client_cpu() - own_cpu)
+    return Row(server, client, sent, wall, cpu_seconds(pid) - server_cpu, client_cpu() - own_cpu if in_process else None)
 
 
-def broker_side(root: str, name: str, loop: str, seconds: float) -> Row:
-    """A SYNC_FLUSH master alone, on event loop `loop`, under CLIENTS producers."""
-    log_path = os.path.join(root, f"{name}.log")
-    with open(log_path, "wb") as log:
-        argv = broker_argv(Role.ASYNC_MASTER, FlushType.SYNC_FLUSH, os.path.join(root, name), extra=("--event-loop", loop))
-        master = start_broker(argv, log)
-    try:
-        row = measure(f"broker SYNC_FLUSH, {loop}", master.process.pid, lambda: event_loop.run(drive(master.address, CLIENTS, seconds))[0])
-    finally:
-        master.stop()
-    row.fsyncs = master_fsyncs(log_path)
-    return row
+def broker_side(root: str, name: str, loop: str, seconds: float) -> list[Row]:
+    """A SYNC_FLUSH master alone, on event loop `loop`, under CLIENTS producers: our
+    AsyncProducers, then the lean clients (a fresh master each time)."""
+    runs: list[tuple[str, Callable[[str], int]]] = [
+        (LIBRARY, lambda address: event_loop.run(drive(address, CLIENTS, seconds))[0]),
+        (LEAN, lambda address: event_loop.run(lean_clients.drive(*parse_address(address), BROKER_REQUEST, lean_clients.broker_reply, CLIENTS, seconds))),
+    ]
+    rows = []
+    for client, run in runs:
+        data_dir = os.path.join(root, f"{name}-{client}")
+        log_path = data_dir + ".log"
+        with open(log_path, "wb") as log:
+            master = start_broker(broker_argv(Role.ASYNC_MASTER, FlushType.SYNC_FLUSH, data_dir, extra=("--event-loop", loop)), log)
+        try:
+            row = measure(f"broker SYNC_FLUSH, {loop}", client, master.process.pid, lambda: run(master.address))
+        finally:
+            master.stop()
+        row.fsyncs, row.fsync_seconds = master_stopping(log_path)
+        rows.append(row)
+    return rows
 
 
 def redis_side(root: str, name: str, seconds: float) -> list[Row]:
-    """Our own Redis (appendfsync always) under CLIENTS XADD clients: from Python (the same
-    kind of client as the broker's), then from redis-benchmark (C) if it is installed."""
-    from redis_peer import c_client_xadd, drive_xadd, has_c_client, private_redis
+    """Our own Redis (appendfsync always) under CLIENTS XADD clients: redis-py, the lean
+    clients, then redis-benchmark (C) if it is installed."""
+    from redis_peer import STREAM, c_client_xadd, drive_xadd, has_c_client, private_redis
 
+    request = lean_clients.redis_request(STREAM, BODY)
     with private_redis(os.path.join(root, name)) as (port, pid):
-        rows = [measure("redis always, redis-py", pid, lambda: event_loop.run(drive_xadd(port, CLIENTS, BODY, seconds))[0])]
+        rows = [measure("redis always", LIBRARY, pid, lambda: event_loop.run(drive_xadd(port, CLIENTS, BODY, seconds))[0])]
+        rows.append(measure("redis always", LEAN, pid, lambda: event_loop.run(lean_clients.drive("127.0.0.1", port, request, lean_clients.redis_reply, CLIENTS, seconds))))
         if has_c_client():
             # About as long as the other runs; its client CPU is another process's, not counted.
-            requests = max(1000, rows[0].sent * 2)
-            rows.append(measure("redis always, redis-benchmark", pid, lambda: c_client_xadd(port, CLIENTS, BODY, requests)))
+            requests = max(1000, int(rows[-1].rate * seconds * 1.5))
+            rows.append(measure("redis always", C_CLIENT, pid, lambda: c_client_xadd(port, CLIENTS, BODY, requests), in_process=False))
     return rows
 
 
 def side_by_side(root: str, seconds: float) -> None:
-    """The broker on each event loop and Redis, in turn, twice."""
+    """The broker on each event loop and Redis, each under each kind of client, in turn, twice."""
     loops = ["asyncio", "uvloop"] if event_loop.available() else ["asyncio"]
     print(f"\nside by side: {CLIENTS} clients ({event_loop.resolve('auto')} loop for Python clients), {len(BODY)} B bodies, every write fsynced before its reply")
     print(f"({load()})")
-    print(f"{'turn':<5}{'server':<30}{'msgs/s':>9}{'x redis':>8}{'fsyncs':>8}{'msgs/fsync':>11}{'srv cpu':>9}{'us/msg':>8}{'cli cpu':>9}{'us/msg':>8}")
+    print(f"{'turn':<5}{'server':<27}{'client':<16}{'msgs/s':>9}{'x peer':>7}{'x C':>7}{'fsyncs':>8}{'msgs/fsync':>11}{'in fsync':>9}{'srv cpu':>8}{'us/msg':>8}{'cli cpu':>8}{'us/msg':>8}")
     for turn in (1, 2):
-        rows = [broker_side(root, f"broker-{loop}-{turn}", loop, seconds) for loop in loops]
+        rows = [row for loop in loops for row in broker_side(root, f"broker-{loop}-{turn}", loop, seconds)]
         rows += redis_side(root, f"redis-{turn}", seconds)
-        redis_rate = next(row.sent / row.wall for row in rows if row.server == "redis always, redis-py")
+        redis_rate = {row.client: row.rate for row in rows if row.server == "redis always"}
         for row in rows:
-            print(row.line(turn, redis_rate), flush=True)
-    print(f"({load()}; cpu columns: CPU seconds per wall second, and per message)")
+            peer = redis_rate.get(row.client) if row.client != C_CLIENT else None
+            print(row.line(turn, peer, redis_rate.get(C_CLIENT)), flush=True)
+    print(f"({load()}; x peer: to Redis under the same kind of client; x C: to Redis under redis-benchmark;")
+    print(" in fsync: the share of the wall time the master spent in its log fsyncs (near 1.0: disk-bound);")
+    print(" cpu columns: CPU seconds per wall second, and per message)")
 
 
 def percentile(values: list[float], q: float) -> float:

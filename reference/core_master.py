@@ -109,7 +109,8 @@ class MasterCore(NodeCore):
         # Only the new wait can be settled now: the others were checked when the flush
         # point, the slaves' reports or the clock last moved (checking them all on every
         # send costs O(waiters) per message, the hot path under many producers).
-        if not self._settled(waiter, self._replicated()):
+        replicated = self._replicated() if replica_status is None else -1  # no slave to ask about: skip the walk
+        if not self._settled(waiter, replicated):
             self._waiters.append(waiter)
 
     def _on_send_back(self, conn: int, request: m.SendBackRequest) -> None:

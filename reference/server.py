@@ -111,6 +111,9 @@ class BrokerServer:
         self._tasks: list[asyncio.Task[None]] = []
         self._server: asyncio.Server | None = None
         self.fsyncs = 0
+        self.fsync_seconds = 0.0
+        """Wall time the log's fsyncs took (on the worker thread): beside the time running,
+        how busy the disk kept the flusher."""
         self._truncations = 0
         """How many times the log was cut: an fsync that started before a cut reports nothing."""
 
@@ -150,10 +153,10 @@ class BrokerServer:
             self.node.core.persist_offsets()
             self._drain()
             offset = self.node.file.size()
-            await asyncio.get_running_loop().run_in_executor(self._executor, self.node.file.sync)
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._sync_log)
             self.fsyncs += 1
             await self._checkpoint(offset)
-            logger.info("stopping: %d log fsyncs, %d records stored", self.fsyncs, self.node.core.queues.total())
+            logger.info("stopping: %d log fsyncs (%.2f s in fsync), %d records stored", self.fsyncs, self.fsync_seconds, self.node.core.queues.total())
         self._stopped = True
         self._executor.shutdown(wait=True)
         if self.node is not None:
@@ -263,7 +266,7 @@ class BrokerServer:
             assert self.node is not None
             offset = self.node.file.size()
             truncations = self._truncations
-            await loop.run_in_executor(self._executor, self.node.file.sync)
+            await loop.run_in_executor(self._executor, self._sync_log)
             self.fsyncs += 1
             if truncations != self._truncations:  # the log was cut meanwhile: sync it again
                 self._flush_wanted.set()
@@ -271,6 +274,13 @@ class BrokerServer:
             self.step(Flushed(offset))
             if time.monotonic() - self._last_checkpoint >= self.checkpoint_interval_s:
                 await self._checkpoint(offset)
+
+    def _sync_log(self) -> None:
+        """On the worker thread: fsync the log, timing it."""
+        assert self.node is not None
+        began = time.perf_counter()
+        self.node.file.sync()
+        self.fsync_seconds += time.perf_counter() - began
 
     async def _checkpoint(self, flushed: int) -> None:
         """Extend the checkpoint to `flushed`, which an fsync has made durable: collect

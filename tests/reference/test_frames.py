@@ -61,6 +61,14 @@ def test_every_kind_has_a_sample_and_a_layout_must_name_every_field() -> None:
         frames._record(m.HaReport, (("flushed_offset", frames.I64),))
 
 
+def test_a_layout_in_another_order_than_the_declaration_decodes_each_field_into_its_place() -> None:
+    encode, decode = frames._record(m.HaReport, (("flushed_offset", frames.I64), ("stored_offset", frames.I64)))
+    payload = bytearray()
+    encode(payload, m.HaReport(stored_offset=7, flushed_offset=3))
+    assert bytes(payload) == struct.pack(">qq", 3, 7)
+    assert decode(frames._Reader(bytes(payload))) == m.HaReport(stored_offset=7, flushed_offset=3)
+
+
 @pytest.mark.parametrize("message", SAMPLES, ids=lambda s: type(s).__name__)
 def test_round_trip(message: m.Wire) -> None:
     encoded = frames.encode_frame(message)
@@ -72,6 +80,14 @@ def test_buffer_cuts_a_stream_at_any_split() -> None:
     for split in (1, 3, 4, 5, 17, len(stream) - 1):
         buffer = frames.FrameBuffer()
         assert buffer.feed(stream[:split]) + buffer.feed(stream[split:]) == SAMPLES
+
+
+def test_buffer_cuts_a_stream_fed_a_byte_at_a_time() -> None:
+    # Every frame arrives in pieces, the held bytes short of it until its last byte.
+    stream = b"".join(frames.encode_frame(s) for s in SAMPLES)
+    buffer = frames.FrameBuffer()
+    got = [message for i in range(len(stream)) for message in buffer.feed(stream[i : i + 1])]
+    assert got == SAMPLES
 
 
 def _reason(data: bytes) -> str:
