@@ -32,6 +32,7 @@ import nats.js.errors
 
 from noloss.conformance.targets.base import FaultUnavailable, Handler, Route, Target, TargetConsumer, TargetProducer, direct
 from noloss.conformance.targets.nats_jetstream import _NETWORK_ERRORS, STREAM, NatsConsumer, NatsProducer, _connect, create_stream
+from noloss.conformance.targets.nats_state import await_serving, held_bodies
 from noloss.conformance.ports import free_port
 from noloss.conformance.targets.nodes import NodeSet, listening, missing_binary, wait_until
 from noloss.conformance.targets.reference import supports
@@ -149,6 +150,12 @@ class NatsClusterTarget(Target):
     def wipe(self, node: str) -> None:
         for member in self._down.get(node, ()):
             self._nodes.wipe(member)
+
+    def serving(self, group: str, timeout_s: float) -> None:
+        asyncio.run(await_serving(self._addresses(), group, timeout_s))
+
+    def held(self, group: str) -> frozenset[bytes] | None:
+        return asyncio.run(held_bodies(self._addresses(), group))
 
     def producer(self) -> TargetProducer:
         return NatsProducer(self._addresses(), self.retries)

@@ -205,12 +205,15 @@ class NatsTarget(OneNodeTarget):
     def _await_up(self) -> None:
         wait_until(lambda: listening(self._port), "nats-server did not start", 30, self._nodes.root / "master.log")
 
+    def serving(self, group: str, timeout_s: float) -> None:
+        from noloss.conformance.targets.nats_state import await_serving  # here: nats_state imports this module
 
+        asyncio.run(await_serving(self.address("master"), group, timeout_s))
 
+    def held(self, group: str) -> frozenset[bytes] | None:
+        from noloss.conformance.targets.nats_state import held_bodies  # as above
 
-
-
-
+        return asyncio.run(held_bodies(self.address("master"), group))
 
     def producer(self) -> TargetProducer:
         return NatsProducer(self.route("producer->master", self.address("master")), self.retries)
