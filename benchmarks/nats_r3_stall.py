@@ -32,7 +32,7 @@ from typing import Any
 
 from noloss.conformance.run import RunSpec, run
 from noloss.conformance.targets import nats_cluster
-from noloss.conformance.targets.nats_jetstream import STREAM, SUBJECT, _connect
+from noloss.conformance.targets.nats_client import STREAM, SUBJECT, connect
 from noloss.conformance.workload import GROUP
 from noloss.spec.config import preset
 
@@ -40,7 +40,7 @@ CLAIMED = "async-flush-sync-master"
 
 
 async def inspect(addresses: str) -> dict[str, Any]:
-    client = await _connect(addresses)
+    client = await connect(addresses)
     try:
         js = client.jetstream()
         info = await js.stream_info(STREAM)

@@ -18,10 +18,10 @@ import asyncio
 import nats.errors
 import nats.js.errors
 
-from noloss.conformance.targets.nats_jetstream import _NETWORK_ERRORS, STREAM, _connect
+from noloss.conformance.targets.nats_client import NETWORK_ERRORS, STREAM, connect
 
 REQUEST_TIMEOUT_S = 2.0
-_ERRORS = (*_NETWORK_ERRORS, nats.js.errors.Error, nats.errors.NoRespondersError)
+_ERRORS = (*NETWORK_ERRORS, nats.js.errors.Error, nats.errors.NoRespondersError)
 
 
 async def await_serving(address: str, group: str, timeout_s: float) -> None:
@@ -33,7 +33,7 @@ async def await_serving(address: str, group: str, timeout_s: float) -> None:
     deadline = loop.time() + timeout_s
     while loop.time() < deadline:
         try:
-            client = await _connect(address)
+            client = await connect(address)
             try:
                 js = client.jetstream(timeout=REQUEST_TIMEOUT_S)
                 stream = await js.stream_info(STREAM)
@@ -56,7 +56,7 @@ async def held_bodies(address: str, group: str) -> frozenset[bytes] | None:
     floor is behind the consumer, lost even if the stream keeps it (a power cut that
     rewound the sequences stores new messages there). None when the server does not answer."""
     try:
-        client = await _connect(address)
+        client = await connect(address)
     except _ERRORS:
         return None
     try:

@@ -95,11 +95,11 @@ def test_an_r3_durable_consumer_is_served_again_only_seconds_after_both_follower
     import threading
     import time
 
-    from noloss.conformance.targets.nats_jetstream import STREAM, _connect
+    from noloss.conformance.targets.nats_client import STREAM, connect
     from noloss.conformance.workload import GROUP
 
     async def consumer_leader() -> str | None:
-        client = await _connect(target._addresses())
+        client = await connect(target._addresses())
         try:
             info = await client.jetstream(timeout=1.0).consumer_info(STREAM, GROUP)
             return info.cluster.leader if info.cluster is not None else None
