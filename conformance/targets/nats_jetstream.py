@@ -194,11 +194,9 @@ class NatsTarget(OneNodeTarget):
         wait_until(lambda: listening(self._port), "nats-server did not start", 30, self._nodes.root / "master.log")
 
     def serving(self, group: str, timeout_s: float) -> None:
-
         asyncio.run(await_serving(self.address("master"), group, timeout_s))
 
     def held(self, group: str) -> frozenset[bytes] | None:
-
         return asyncio.run(held_bodies(self.address("master"), group))
 
     def producer(self) -> TargetProducer:
