@@ -6,9 +6,16 @@ as lost gone from the stream, or is delivery stalled?
 
 Each run is the cell's (4 producers, 8 s, two kills of both followers 2 s apart). After its
 drain, and `--wait` seconds more, prints one JSON line: the stream's state, the durable
-consumer's (delivered and ack-floor stream sequences, pending, pull requests waiting), how
-many messages a new ordered consumer reads back, and what a new pull subscription on the
-same durable gets; then the run's counts. Ends with the time taken and the load.
+consumer's (delivered and ack-floor stream sequences, pending, pull requests waiting: the
+run's consumer is stopped by then), how many messages a new ordered consumer reads back,
+what a new pull subscription on the same durable gets, and how long after the last restart
+of the followers the nodes' logs show the durable consumer's new leader; then the run's
+counts. Ends with the time taken and the load.
+
+What it found (docs/brokers.md): the stall was the durable consumer without a leader
+(2.6-10.6 s after the followers restart), not nats-py; the run now waits for it
+(`Target.serving`) before its drain, and counts a message the stream still holds for the
+consumer as undelivered, not lost (`Target.held`).
 """
 
 from __future__ import annotations
@@ -19,12 +26,13 @@ import json
 import os
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from noloss.conformance.run import RunSpec, run
 from noloss.conformance.targets import nats_cluster
-from noloss.conformance.targets.nats_jetstream import STREAM, SUBJECT, _connect
+from noloss.conformance.targets.nats_client import STREAM, SUBJECT, connect
 from noloss.conformance.workload import GROUP
 from noloss.spec.config import preset
 
@@ -32,7 +40,7 @@ CLAIMED = "async-flush-sync-master"
 
 
 async def inspect(addresses: str) -> dict[str, Any]:
-    client = await _connect(addresses)
+    client = await connect(addresses)
     try:
         js = client.jetstream()
         info = await js.stream_info(STREAM)
@@ -64,14 +72,35 @@ async def inspect(addresses: str) -> dict[str, Any]:
         await client.close()
 
 
+def leader_elected_after(logs: list[Path], restarted: float) -> float | None:
+    """Seconds from `restarted` (wall clock) to the first "new consumer leader" line for the
+    durable consumer in the nodes' logs after it, if any."""
+    times = []
+    for log in logs:
+        for line in log.read_text(errors="replace").splitlines():
+            if f"new consumer leader for '$G > {STREAM} > {GROUP}'" in line:
+                stamp = " ".join(line.split()[1:3])  # [pid] 2026/12/07 02:18:25.618661 [INF] ...
+                at = datetime.strptime(stamp, "%Y/%m/%d %H:%M:%S.%f").replace(tzinfo=timezone.utc).timestamp()
+                if at >= restarted:
+                    times.append(at - restarted)
+    return round(min(times), 2) if times else None
+
+
 class InspectedCluster(nats_cluster.NatsClusterTarget):
     """The R3 target, inspected before its nodes stop."""
 
     wait_s = 0.0
+    restarted = 0.0
+
+    def restart(self, node: str) -> None:
+        super().restart(node)
+        self.restarted = time.time()
 
     def close(self) -> None:
         time.sleep(self.wait_s)
-        print(json.dumps(asyncio.run(inspect(self._addresses()))), flush=True)
+        found = asyncio.run(inspect(self._addresses()))
+        found["consumer_leader_after_last_restart_s"] = leader_elected_after(sorted(self._nodes.root.glob("n*.log")), self.restarted)
+        print(json.dumps(found), flush=True)
         super().close()
 
 

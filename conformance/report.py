@@ -11,9 +11,17 @@ HEADER = ("fault", "faults", "sent", "acknowledged", "lost", "duplicated", "unex
 
 
 def verdict(result: RunResult) -> str:
-    """The trace-check column: ok, or what failed and the nearest preset that explains it."""
+    """The trace-check column: ok, or what failed and the nearest preset that explains it;
+    and how many acknowledged messages the target still held undelivered (not lost)."""
     if result.unavailable is not None:
         return "unavailable"
+    text = _judged(result)
+    if result.counts is not None and result.counts.undelivered:
+        text += f"; {result.counts.undelivered} acknowledged never delivered but still held by the broker (a stalled consumer, not a loss)"
+    return text
+
+
+def _judged(result: RunResult) -> str:
     judgement = result.judgement
     assert judgement is not None
     if judgement.unchecked is not None:

@@ -20,7 +20,7 @@ from noloss.conformance.faults import NET_FAULTS, POWER_FAULTS, FaultScheduler, 
 from noloss.conformance.history import History, read_history
 from noloss.conformance.judge import Counts, Judgement, count, judge
 from noloss.conformance.targets.base import FaultUnavailable, Route, Target
-from noloss.conformance.workload import Resend, Workload, WorkloadSpec
+from noloss.conformance.workload import GROUP, Resend, Workload, WorkloadSpec, message_of
 from noloss.spec.config import Config
 
 
@@ -58,7 +58,7 @@ class RunResult:
     def ok(self) -> bool:
         if self.counts is None or self.judgement is None:
             return self.unavailable is not None
-        return self.counts.lost == 0 and self.counts.unexpected == 0 and self.judgement.ok
+        return self.counts.lost == 0 and self.counts.undelivered == 0 and self.counts.unexpected == 0 and self.judgement.ok
 
 
 TargetFactory = Callable[[Path, bool], Target]
@@ -93,12 +93,13 @@ def run(spec: RunSpec, label: str, make_target: TargetFactory, directory: Path, 
         if net is not None and spec.replication_delay_s:
             net.slow_replication(spec.replication_delay_s)
         injected = asyncio.run(_drive(spec, target, history, net, label, progress))
+        held = target.held(GROUP)  # the consumer is stopped: read before the nodes stop
     finally:
         history.close()
         target.close()
         close_net()
     records = read_history(history_path)
-    counts = count(records, Resend.of(spec.config))
+    counts = count(records, Resend.of(spec.config), _numbers(held))
     start = time.monotonic()
     judgement = judge(records, spec.claimed, spec.config)
     elapsed = time.monotonic() - start
@@ -107,6 +108,11 @@ def run(spec: RunSpec, label: str, make_target: TargetFactory, directory: Path, 
         shutil.rmtree(directory, ignore_errors=True)
         return dataclasses.replace(result, history=None)
     return result
+
+
+def _numbers(bodies: frozenset[bytes] | None) -> frozenset[int]:
+    """The workload's numbers of the bodies a target still holds (none when it cannot tell)."""
+    return frozenset(n for body in bodies or () if (n := message_of(body)) is not None)
 
 
 async def _drive(spec: RunSpec, target: Target, history: History, net: NetFaults | None, label: str, progress: bool) -> int:
@@ -121,6 +127,7 @@ async def _drive(spec: RunSpec, target: Target, history: History, net: NetFaults
         done, _ = await asyncio.wait({producing, faults}, return_when=asyncio.FIRST_COMPLETED)
         stop.set()
         await asyncio.gather(producing, faults)
+        await asyncio.to_thread(target.serving, GROUP, spec.drain_limit_s)
         await workload.drain(spec.quiet_s, spec.drain_limit_s)
     finally:
         stop.set()

@@ -153,6 +153,20 @@ class Target(ABC):
         `restart("slave")` brings the old master back as its slave."""
         raise FaultUnavailable("this target has no failover")
 
+    def serving(self, group: str, timeout_s: float) -> None:
+        """Return once the target serves `group`'s consumer again after the last heal, or
+        after `timeout_s`. Most targets serve as soon as their nodes are up; a cluster that
+        elects a leader per consumer may need seconds more, and a drain that began before
+        would end on a consumer that is waiting for the broker (nats_cluster.py)."""
+
+    def held(self, group: str) -> frozenset[bytes] | None:
+        """After the drain, with the consumer stopped: the bodies the target still stores
+        where `group`'s consumer would read them next (read from its storage, not through
+        the consumer). An acknowledged message never processed is *lost* only if it is not
+        among them; if it is, the consumer stalled and the broker kept it (`Counts.undelivered`).
+        None when the target cannot tell: every such message is then counted lost."""
+        return None
+
     @abstractmethod
     def producer(self) -> TargetProducer:
         """A new producer client (to the master)."""

@@ -31,7 +31,9 @@ import nats.errors
 import nats.js.errors
 
 from noloss.conformance.targets.base import FaultUnavailable, Handler, Route, Target, TargetConsumer, TargetProducer, direct
-from noloss.conformance.targets.nats_jetstream import _NETWORK_ERRORS, STREAM, NatsConsumer, NatsProducer, _connect, create_stream
+from noloss.conformance.targets.nats_client import NETWORK_ERRORS, STREAM, connect
+from noloss.conformance.targets.nats_jetstream import NatsConsumer, NatsProducer, create_stream
+from noloss.conformance.targets.nats_state import await_serving, held_bodies
 from noloss.conformance.ports import free_port
 from noloss.conformance.targets.nodes import NodeSet, listening, missing_binary, wait_until
 from noloss.conformance.targets.reference import supports
@@ -102,14 +104,14 @@ class NatsClusterTarget(Target):
         deadline = asyncio.get_running_loop().time() + timeout_s
         while asyncio.get_running_loop().time() < deadline:
             try:
-                client = await _connect(self._addresses())
+                client = await connect(self._addresses())
                 try:
                     info = await client.jetstream().stream_info(STREAM)
                 finally:
                     await client.close()
                 if info.cluster is not None and info.cluster.leader in MEMBERS:
                     return info.cluster.leader
-            except (*_NETWORK_ERRORS, nats.js.errors.Error, nats.errors.NoRespondersError):
+            except (*NETWORK_ERRORS, nats.js.errors.Error, nats.errors.NoRespondersError):
                 pass
             await asyncio.sleep(0.2)
         return None
@@ -149,6 +151,12 @@ class NatsClusterTarget(Target):
     def wipe(self, node: str) -> None:
         for member in self._down.get(node, ()):
             self._nodes.wipe(member)
+
+    def serving(self, group: str, timeout_s: float) -> None:
+        asyncio.run(await_serving(self._addresses(), group, timeout_s))
+
+    def held(self, group: str) -> frozenset[bytes] | None:
+        return asyncio.run(held_bodies(self._addresses(), group))
 
     def producer(self) -> TargetProducer:
         return NatsProducer(self._addresses(), self.retries)

@@ -28,16 +28,15 @@ import nats.js.errors
 from nats.aio.client import Client
 from nats.js.api import ConsumerConfig, StorageType
 
+from noloss.conformance.targets.nats_client import NETWORK_ERRORS, STREAM, SUBJECT, connect
 from noloss.conformance.targets.base import SEND_TIMEOUT_S, Delivery, Handler, Outcome, Route, SendOutcome, Target, TargetConsumer, TargetProducer, direct
 from noloss.conformance.ports import free_port
+from noloss.conformance.targets.nats_state import await_serving, held_bodies
 from noloss.conformance.targets.nodes import ThreadedConsumer, OneNodeTarget, listening, missing_binary, wait_until
 from noloss.conformance.targets.reference import supports
 from noloss.spec.config import SYNC_FLUSH, SYNC_MASTER, Config, ConfigError
 
-STREAM = "NOLOSS"
-SUBJECT = "noloss.messages"
 ACK_WAIT_S = 2.0
-_NETWORK_ERRORS = (nats.errors.ConnectionClosedError, nats.errors.TimeoutError, nats.errors.NoServersError, nats.errors.StaleConnectionError, nats.errors.UnexpectedEOF, ConnectionError, OSError, asyncio.TimeoutError)
 
 
 def settings_of(config: Config) -> None:
@@ -48,21 +47,10 @@ def settings_of(config: Config) -> None:
         raise ConfigError("brokerRole=SYNC_MASTER: the NATS target runs one node, there is no replica to wait for")
 
 
-async def _ignore(error: Exception) -> None:
-    """nats-py prints every connection error by default; the adapter handles them itself."""
-
-
-async def _connect(address: str) -> Client:
-    """A connection to `address`, or to the first that answers of `HOST:PORT,HOST:PORT,...`
-    (the nodes of a cluster)."""
-    servers = [f"nats://{one}" for one in address.split(",")]
-    return await nats.connect(servers=servers, allow_reconnect=False, connect_timeout=1, max_reconnect_attempts=0, error_cb=_ignore)
-
-
 async def create_stream(address: str, replicas: int, timeout_s: float) -> None:
     """Create the stream with `replicas` copies through `address` (one node or a list),
     retrying while JetStream starts up or a cluster elects its metadata leader."""
-    client = await _connect(address)
+    client = await connect(address)
     deadline = asyncio.get_running_loop().time() + timeout_s
     try:
         while True:
@@ -95,8 +83,8 @@ class NatsProducer(TargetProducer):
                 break
             try:
                 if self._client is None or not self._client.is_connected:
-                    self._client = await _connect(self._address)
-            except _NETWORK_ERRORS as error:
+                    self._client = await connect(self._address)
+            except NETWORK_ERRORS as error:
                 detail = str(error) or type(error).__name__
                 continue
             on_request()
@@ -105,7 +93,7 @@ class NatsProducer(TargetProducer):
             except (nats.js.errors.APIError, nats.js.errors.NoStreamResponseError, nats.errors.NoRespondersError) as error:
                 # No stream answered (JetStream still starting): nothing was stored.
                 return SendOutcome(Outcome.FAILED, None, None, str(error) or type(error).__name__)
-            except _NETWORK_ERRORS as error:
+            except NETWORK_ERRORS as error:
                 detail = str(error) or type(error).__name__
                 await self.close()
                 continue
@@ -117,7 +105,7 @@ class NatsProducer(TargetProducer):
         if client is not None and not client.is_closed:
             try:
                 await client.close()
-            except _NETWORK_ERRORS:
+            except NETWORK_ERRORS:
                 pass
 
 
@@ -143,7 +131,7 @@ class NatsConsumer(ThreadedConsumer):
         while not self._stopping.is_set():
             client: Client | None = None
             try:
-                client = await _connect(self._address)
+                client = await connect(self._address)
                 config = ConsumerConfig(durable_name=self._group, ack_wait=ACK_WAIT_S, max_deliver=-1)
                 subscription = await client.jetstream().pull_subscribe(SUBJECT, durable=self._group, stream=STREAM, config=config)
                 while not self._stopping.is_set():
@@ -161,13 +149,13 @@ class NatsConsumer(ThreadedConsumer):
                             return  # a killed consumer never commits what it had in hand
                         self._done.add(sequence)
                         await message.ack()
-            except (*_NETWORK_ERRORS, nats.js.errors.APIError, nats.js.errors.NoStreamResponseError, nats.errors.NoRespondersError):
+            except (*NETWORK_ERRORS, nats.js.errors.APIError, nats.js.errors.NoStreamResponseError, nats.errors.NoRespondersError):
                 await asyncio.sleep(0.1)
             finally:
                 if client is not None and not client.is_closed:
                     try:
                         await client.close()
-                    except _NETWORK_ERRORS:
+                    except NETWORK_ERRORS:
                         pass
 
 
@@ -205,12 +193,11 @@ class NatsTarget(OneNodeTarget):
     def _await_up(self) -> None:
         wait_until(lambda: listening(self._port), "nats-server did not start", 30, self._nodes.root / "master.log")
 
+    def serving(self, group: str, timeout_s: float) -> None:
+        asyncio.run(await_serving(self.address("master"), group, timeout_s))
 
-
-
-
-
-
+    def held(self, group: str) -> frozenset[bytes] | None:
+        return asyncio.run(held_bodies(self.address("master"), group))
 
     def producer(self) -> TargetProducer:
         return NatsProducer(self.route("producer->master", self.address("master")), self.retries)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from noloss.conformance.judge import Index, count, judge, project
-from noloss.conformance.report import first_unexplained
+from noloss.conformance.report import first_unexplained, verdict
 from noloss.conformance.run import RunResult
 from noloss.conformance.workload import Resend
 from noloss.spec.config import preset
@@ -48,6 +48,13 @@ def test_counts_name_lost_duplicated_unexpected_and_recovered() -> None:
     counts = count(history, Resend.of(STRICT))
     assert (counts.sent, counts.acknowledged, counts.lost, counts.duplicated, counts.unexpected, counts.recovered) == (3, 2, 1, 1, 1, 1)
     assert counts.lost_messages == (1,)
+
+
+def test_a_message_the_target_still_holds_is_undelivered_not_lost() -> None:
+    history = [send(0), status(0), send(1), status(1), send(2), status(2), *consumed(2)]
+    counts = count(history, Resend.of(STRICT), held=frozenset({1, 2}))  # 2 held too, but processed
+    assert (counts.lost, counts.undelivered, counts.lost_messages) == (1, 1, (0,))
+    assert count(history, Resend.of(STRICT)).undelivered == 0
 
 
 def test_a_non_ok_status_is_acknowledged_only_without_checkstatus() -> None:
@@ -187,3 +194,13 @@ def test_a_message_pulled_before_the_master_died_is_processed_after_it() -> None
     assert not judge(restarted, "sync-flush-async-master", config).ok
     # 4.x: the restarted consumer reads the slave.
     assert judge(restarted, "sync-flush-async-master", preset("sync-flush-async-master")).ok
+
+
+def test_a_run_whose_consumer_stalled_fails_and_says_the_broker_kept_the_messages(tmp_path: Path) -> None:
+    history = [send(0), status(0)]
+    path = tmp_path / "history.ndjson"
+    path.write_text("".join(json.dumps(record) + "\n" for record in history))
+    result = RunResult("kill", count(history, Resend.of(STRICT), held=frozenset({0})), judge(history, "strict", STRICT), path)
+    assert result.counts is not None and result.counts.lost == 0
+    assert not result.ok
+    assert "1 acknowledged never delivered but still held by the broker" in verdict(result)

@@ -82,3 +82,57 @@ def test_jetstream_loses_its_whole_stream_to_a_power_cut_soon_after_creating_it(
             assert asyncio.run(publish()) == "failed"  # no stream to take it
     finally:
         target.close()
+
+
+@pytest.mark.slow
+def test_an_r3_durable_consumer_is_served_again_only_seconds_after_both_followers_restart(tmp_path: Path) -> None:
+    """With both followers down the durable consumer (a Raft group of its own) loses its
+    leader, and 2.9.10 elects one again seconds after they restart: `serving` waits for it,
+    and then the consumer that pulled all along, on the same subscription, gets a new
+    message at once. (Before `serving`, a drain that began at the restart ended on a
+    consumer waiting for its leader, and the slave-kill row counted thousands lost.)"""
+    import asyncio
+    import threading
+    import time
+
+    from noloss.conformance.targets.nats_client import STREAM, connect
+    from noloss.conformance.workload import GROUP
+
+    async def consumer_leader() -> str | None:
+        client = await connect(target._addresses())
+        try:
+            info = await client.jetstream(timeout=1.0).consumer_info(STREAM, GROUP)
+            return info.cluster.leader if info.cluster is not None else None
+        except Exception:  # no leader: the request times out or is refused
+            return None
+        finally:
+            await client.close()
+
+    async def publish(body: bytes) -> None:
+        producer = target.producer()
+        assert (await producer.send(body, "k", lambda: None)).outcome.value == "acknowledged"
+        await producer.close()
+
+    require("nats-server")
+    target = nats_cluster.NatsClusterTarget(preset("async-flush-sync-master"), tmp_path)
+    target.start()
+    got: list[bytes] = []
+    arrived = threading.Event()
+    consumer = target.consumer(GROUP, lambda delivery: (got.append(delivery.body), arrived.set(), True)[-1])
+    try:
+        consumer.start()
+        asyncio.run(publish(b"before"))
+        assert arrived.wait(30), "the consumer never got a message before the fault"
+        time.sleep(2.0)  # as a run's first fault, 2 s in (sooner, the consumer's group may not have formed yet)
+        target.kill("slave")
+        time.sleep(0.3)  # the cells' down time
+        target.restart("slave")
+        target.serving(GROUP, 60.0)
+        assert asyncio.run(consumer_leader()) is not None
+        arrived.clear()
+        asyncio.run(publish(b"after"))
+        assert arrived.wait(3.0), "served, yet the consumer got nothing within 3 s"
+        assert got == [b"before", b"after"]
+    finally:
+        consumer.stop()
+        target.close()

@@ -109,3 +109,59 @@ def test_a_publish_whose_confirm_never_comes_is_unknown_within_the_send_timeout(
     finally:
         proxy.stop()
         target.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("await_registration", [False, True], ids=["killed-at-once", "registration-written"])
+def test_a_quorum_queue_killed_just_after_its_declaration_restarts_as_a_new_empty_member(tmp_path: Path, await_registration: bool) -> None:
+    """Ra 2.2.0 writes the queue's registration to names.dets without dets:sync: killed
+    before DETS writes it, the node restarts with no registered member ("running pre init
+    for 0 registered servers"), RabbitMQ 3.10.8 starts the queue's member anew under a new
+    directory, and that member never elects itself: every confirmed message is stranded in
+    the old member's directory and the queue answers nothing. Once names.dets holds it (what
+    the target waits for before a run), the same kill keeps all of them."""
+    import pika
+    import pika.exceptions
+
+    require(rabbitmq.SERVER)
+    target = rabbitmq.RabbitTarget(preset("sync-flush-async-master"), tmp_path, queue_type="quorum", await_registration=await_registration)
+
+    async def publish(count: int) -> int:
+        producer = target.producer()
+        outcomes = [await producer.send(f"noloss-{n}".encode(), str(n), lambda: None) for n in range(count)]
+        await producer.close()
+        return sum(o.outcome == Outcome.ACKNOWLEDGED for o in outcomes)
+
+    def read_back() -> int:
+        connection = pika.BlockingConnection(rabbitmq._parameters(target.address("master")))
+        got, deadline = 0, time.monotonic() + 20
+        try:
+            channel = connection.channel()
+            while time.monotonic() < deadline:
+                method, _, _ = channel.basic_get(rabbitmq.QUEUE, auto_ack=True)
+                if method is not None:
+                    got += 1
+                elif got:
+                    break
+                else:
+                    time.sleep(0.5)
+        except pika.exceptions.AMQPError:  # no leader: the get times out inside the node
+            pass
+        finally:
+            if connection.is_open:
+                connection.close()
+        return got
+
+    target.start()
+    try:
+        assert asyncio.run(publish(20)) == 20
+        target.kill("master")
+        target.restart("master")
+        got = read_back()
+        members = sorted(p.name for p in target._ra_directory().iterdir() if p.is_dir())
+        if await_registration:
+            assert (got, len(members)) == (20, 1), members
+        else:
+            assert (got, len(members)) == (0, 2), members  # the stranded member and the new, empty one
+    finally:
+        target.close()
