@@ -4,7 +4,8 @@ Like LazyFS, in Python on mfusepy. A broker's data directory is put on the mount
 everything it writes goes to a page cache held by the filesystem process, and reaches the
 backing directory (the "disk") only when the broker asks for it:
 
-- `fsync`/`fdatasync` of a file makes that file's data and size durable;
+- `fsync`/`fdatasync` of a file makes that file's data and size durable when it returns
+  (a cut while it runs loses them; `fsync_delay_ms` lengthens it like a slower disk);
 - a directory entry (create, link, unlink, rename, mkdir, rmdir) becomes durable only
   when its directory is fsynced — so a new file whose data was fsynced but whose
   directory was not vanishes on a cut, and an unlinked file comes back;
@@ -64,12 +65,17 @@ class PowerLossFS:
     """A mounted power-loss filesystem over `backing`, seen at `mountpoint`.
 
     A context manager: mounts on enter, unmounts on exit. `seed` fixes the torn prefixes.
+    `fsync_delay_ms` makes every fsync take that much longer than the backing disk's own:
+    a disk's fsync latency, during which a cut loses what the fsync was making durable.
     """
 
-    def __init__(self, backing: Path, mountpoint: Path, *, seed: int = 0) -> None:
+    def __init__(self, backing: Path, mountpoint: Path, *, seed: int = 0, fsync_delay_ms: float = 0.0) -> None:
+        if fsync_delay_ms < 0:
+            raise ValueError(f"fsync_delay_ms: {fsync_delay_ms} is negative")
         self.backing = Path(backing)
         self.mountpoint = Path(mountpoint)
         self.seed = seed
+        self.fsync_delay_ms = fsync_delay_ms
         self._child: JsonChild | None = None
 
     @property
@@ -83,7 +89,7 @@ class PowerLossFS:
         self.backing.mkdir(parents=True, exist_ok=True)
         self.mountpoint.mkdir(parents=True, exist_ok=True)
         where = [str(self.backing.resolve()), str(self.mountpoint.resolve())]
-        self._child = JsonChild("faultfs_mount", [*where, str(self.seed)])
+        self._child = JsonChild("faultfs_mount", [*where, str(self.seed), repr(self.fsync_delay_ms)])
         try:
             self._child.reply(timeout=MOUNT_TIMEOUT)
         except ChildFailed as error:
