@@ -34,7 +34,9 @@ Disk loss is a cut after wiping the node's folder in the backing directory
 
 The filesystem runs in its own process (`faultfs_mount`): a killed broker cannot take it
 down, and the harness talks to it over a pipe. `power_cut` returns once the cut is done;
-`CutReport.at` is the `time.monotonic()` at which the cut was asked, for the history.
+`CutReport.at` is the `time.monotonic()` at which the power went (`at`, by default when the
+cut was asked), for the history: an fsync that returned after it is lost too, so pass the
+time the processes were killed.
 """
 
 from __future__ import annotations
@@ -113,9 +115,11 @@ class PowerLossFS:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
         self.unmount()
 
-    def power_cut(self, torn_last_write: bool = False) -> CutReport:
-        """Drop every unsynced write and directory change; say when (monotonic) and what."""
-        reply = self._mounted().request("cut", torn=torn_last_write, at=time.monotonic())["report"]
+    def power_cut(self, torn_last_write: bool = False, at: float | None = None) -> CutReport:
+        """Drop every write and directory change not durable at `at` (time.monotonic(); by
+        default now): an fsync that had not returned by then is lost. Say when and what."""
+        when = time.monotonic() if at is None else at
+        reply = self._mounted().request("cut", torn=torn_last_write, at=when)["report"]
         torn = reply.pop("torn")
         return CutReport(**_tuples(reply), torn=TornWrite(**torn) if torn else None)
 
