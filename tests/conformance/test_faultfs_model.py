@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from noloss.conformance.faultfs_model import STORE, FileNode, PageCacheTree, sync_and_close
+from noloss.conformance.faultfs_model import STORE, FileNode, PageCacheTree, SyncInFlight, sync_and_close
 
 
 def _cut(tree: PageCacheTree, torn: bool = False) -> None:
@@ -168,15 +169,22 @@ def test_an_fsync_that_returns_after_the_cut_was_asked_for_is_lost(tmp_path: Pat
     assert tree.file("/log").read(0, 100) == b"first;"
 
 
-def test_a_returned_fsync_makes_an_earlier_one_of_its_file_durable(tmp_path: Path) -> None:
-    tree = PageCacheTree(tmp_path)
-    log = _log_with_a_durable_record(tree)
+def _two_syncs_in_flight(tree: PageCacheTree, log: FileNode, between: Callable[[], object]) -> tuple[SyncInFlight, SyncInFlight]:
+    """Append to `log`, start an fsync, run `between`, start another; neither returns yet."""
     tree.write(log, 6, b"second;")
     first_fd, first = tree.start_sync(log)
-    tree.write(log, 0, b"FIRST;")  # rewrites a byte range the first write-back overwrote
+    between()
     second_fd, second = tree.start_sync(log)
     for fd in (first_fd, second_fd):
         sync_and_close(fd)
+    return first, second
+
+
+def test_a_returned_fsync_makes_an_earlier_one_of_its_file_durable(tmp_path: Path) -> None:
+    tree = PageCacheTree(tmp_path)
+    log = _log_with_a_durable_record(tree)
+    # The rewrite covers a byte range the first write-back overwrote.
+    first, second = _two_syncs_in_flight(tree, log, lambda: tree.write(log, 0, b"FIRST;"))
     tree.finish_sync(second)  # the later one returns first: the disk wrote both
 
     tree.cut(False, random.Random(1), at=time.monotonic())
@@ -188,13 +196,12 @@ def test_a_returned_fsync_makes_an_earlier_one_of_its_file_durable(tmp_path: Pat
 def test_two_fsyncs_cut_before_either_returns_leave_the_file_as_before_both(tmp_path: Path) -> None:
     tree = PageCacheTree(tmp_path)
     log = _log_with_a_durable_record(tree)
-    tree.write(log, 6, b"second;")
-    first_fd, _ = tree.start_sync(log)
-    log.truncate(3)
-    tree.write(log, 3, b"REWRITTEN")
-    second_fd, _ = tree.start_sync(log)
-    for fd in (first_fd, second_fd):
-        sync_and_close(fd)
+
+    def rewrite() -> None:
+        log.truncate(3)
+        tree.write(log, 3, b"REWRITTEN")
+
+    _two_syncs_in_flight(tree, log, rewrite)
 
     report = tree.cut(True, random.Random(1), at=time.monotonic())
 
