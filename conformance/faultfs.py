@@ -4,7 +4,8 @@ Like LazyFS, in Python on mfusepy. A broker's data directory is put on the mount
 everything it writes goes to a page cache held by the filesystem process, and reaches the
 backing directory (the "disk") only when the broker asks for it:
 
-- `fsync`/`fdatasync` of a file makes that file's data and size durable;
+- `fsync`/`fdatasync` of a file makes that file's data and size durable when it returns
+  (a cut while it runs loses them; `fsync_delay_ms` lengthens it like a slower disk);
 - a directory entry (create, link, unlink, rename, mkdir, rmdir) becomes durable only
   when its directory is fsynced — so a new file whose data was fsynced but whose
   directory was not vanishes on a cut, and an unlinked file comes back;
@@ -33,7 +34,9 @@ Disk loss is a cut after wiping the node's folder in the backing directory
 
 The filesystem runs in its own process (`faultfs_mount`): a killed broker cannot take it
 down, and the harness talks to it over a pipe. `power_cut` returns once the cut is done;
-`CutReport.at` is the `time.monotonic()` at which the cut was asked, for the history.
+`CutReport.at` is the `time.monotonic()` at which the power went (`at`, by default when the
+cut was asked), for the history: an fsync that returned after it is lost too, so pass the
+time the processes were killed.
 """
 
 from __future__ import annotations
@@ -64,12 +67,17 @@ class PowerLossFS:
     """A mounted power-loss filesystem over `backing`, seen at `mountpoint`.
 
     A context manager: mounts on enter, unmounts on exit. `seed` fixes the torn prefixes.
+    `fsync_delay_ms` makes every fsync take that much longer than the backing disk's own:
+    a disk's fsync latency, during which a cut loses what the fsync was making durable.
     """
 
-    def __init__(self, backing: Path, mountpoint: Path, *, seed: int = 0) -> None:
+    def __init__(self, backing: Path, mountpoint: Path, *, seed: int = 0, fsync_delay_ms: float = 0.0) -> None:
+        if fsync_delay_ms < 0:
+            raise ValueError(f"fsync_delay_ms: {fsync_delay_ms} is negative")
         self.backing = Path(backing)
         self.mountpoint = Path(mountpoint)
         self.seed = seed
+        self.fsync_delay_ms = fsync_delay_ms
         self._child: JsonChild | None = None
 
     @property
@@ -83,7 +91,7 @@ class PowerLossFS:
         self.backing.mkdir(parents=True, exist_ok=True)
         self.mountpoint.mkdir(parents=True, exist_ok=True)
         where = [str(self.backing.resolve()), str(self.mountpoint.resolve())]
-        self._child = JsonChild("faultfs_mount", [*where, str(self.seed)])
+        self._child = JsonChild("faultfs_mount", [*where, str(self.seed), repr(self.fsync_delay_ms)])
         try:
             self._child.reply(timeout=MOUNT_TIMEOUT)
         except ChildFailed as error:
@@ -107,9 +115,11 @@ class PowerLossFS:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
         self.unmount()
 
-    def power_cut(self, torn_last_write: bool = False) -> CutReport:
-        """Drop every unsynced write and directory change; say when (monotonic) and what."""
-        reply = self._mounted().request("cut", torn=torn_last_write, at=time.monotonic())["report"]
+    def power_cut(self, torn_last_write: bool = False, at: float | None = None) -> CutReport:
+        """Drop every write and directory change not durable at `at` (time.monotonic(); by
+        default now): an fsync that had not returned by then is lost. Say when and what."""
+        when = time.monotonic() if at is None else at
+        reply = self._mounted().request("cut", torn=torn_last_write, at=when)["report"]
         torn = reply.pop("torn")
         return CutReport(**_tuples(reply), torn=TornWrite(**torn) if torn else None)
 

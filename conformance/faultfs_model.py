@@ -5,7 +5,11 @@ so a power cut is "forget everything in memory and read the backing directory ag
 Memory holds the page cache and the un-fsynced directory entries:
 
 - file data: a written page stays in `FileNode.pages` (memory) until `fsync`/`fdatasync`
-  of that file writes it to the file's store in the backing directory;
+  of that file writes it to the file's store in the backing directory. It is durable once
+  that fsync *returns*: until then a cut rolls the store back (a `SyncInFlight` keeps the
+  bytes it overwrote), as a disk that loses power mid-fsync keeps none of it. So a cut
+  loses an fsync that had not returned by the cut's time `at`: still running, or returned
+  after `at` to a process the harness had already killed;
 - directory entries: a create, link, unlink, rename, mkdir or rmdir changes only
   `DirNode.entries`; `fsync` of the directory replays the difference against
   `DirNode.durable` onto the backing directory.
@@ -33,6 +37,7 @@ from pathlib import Path
 
 PAGE = 4096
 STORE = ".faultfs-store"  # hidden top-level folder of the backing directory
+SYNC_MEMORY_S = 5.0  # how long a returned fsync's undo is kept (see `_forget_old_syncs`)
 
 
 def _fail(code: int, path: str) -> OSError:
@@ -121,13 +126,15 @@ class FileNode:
         self.last_write = None  # the tail a torn write would keep may be gone
         self.mtime = time.time()
 
-    def write_back(self) -> int:
-        """Write the unsynced state to the store; from now on it survives a cut.
+    def write_back(self) -> tuple[int, SyncInFlight]:
+        """Write the unsynced state to the store, keeping what it overwrote.
 
-        Returns a duplicate of the store's descriptor: the caller fdatasyncs it (that only
-        paces the caller like a disk would) and closes it, outside any lock.
+        Returns a duplicate of the store's descriptor, which the caller fdatasyncs and closes
+        outside any lock, and the record that undoes this write-back if the power goes
+        before the fsync returns (`PageCacheTree.finish_sync` marks when it did).
         """
         fd = self._store_fd()
+        record = SyncInFlight(self, self.durable_size, self._overwritten(fd), self.unsynced_bytes, self.last_write)
         if self.hidden_from < self.durable_size:
             os.ftruncate(fd, self.hidden_from)
         for index in sorted(self.pages):
@@ -139,7 +146,41 @@ class FileNode:
         self.durable_size = self.hidden_from = self.size
         self.unsynced_bytes = 0
         self.last_write = None
-        return os.dup(fd)
+        return os.dup(fd), record
+
+    def _overwritten(self, fd: int) -> tuple[tuple[int, bytes], ...]:
+        """The store's bytes that a write-back now would change (those before its old end)."""
+        regions = [(index * PAGE, min(PAGE, self.size - index * PAGE)) for index in sorted(self.pages)]
+        if self.hidden_from < self.durable_size:
+            regions.append((self.hidden_from, self.durable_size - self.hidden_from))
+        kept = ((start, min(length, self.durable_size - start)) for start, length in regions)
+        return tuple((start, os.pread(fd, length, start)) for start, length in kept if length > 0)
+
+
+@dataclass
+class SyncInFlight:
+    """One file's write-back for an fsync: what it overwrote, and when the fsync returned."""
+
+    node: FileNode
+    size: int  # the store's size before
+    overwritten: tuple[tuple[int, bytes], ...]  # (offset, old bytes) in the store
+    unsynced_bytes: int  # the writes it covered, and the last of them (for a cut's report)
+    last_write: tuple[int, int, int] | None
+    returned: float | None = None  # time.monotonic() when the fsync returned to its caller
+
+    def durable_by(self, at: float) -> bool:
+        return self.returned is not None and self.returned <= at
+
+    def undo(self) -> None:
+        """Put the store back as it was before this write-back."""
+        fd = os.open(self.node.store, os.O_WRONLY)
+        try:
+            os.ftruncate(fd, self.size)
+            for offset, data in self.overwritten:
+                os.pwrite(fd, data, offset)
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
 
 
 class DirNode:
@@ -198,6 +239,7 @@ class PageCacheTree:
         self.generation = 0  # bumped by each cut: file handles from before it are dead
         self._sequence = 0
         self._writes = self._fsyncs = self._dir_fsyncs = self._cuts = 0
+        self._syncs: list[SyncInFlight] = []  # write-backs a cut may still undo, oldest first
         self.root = self._load()
 
     # --- reading the disk -------------------------------------------------------------------
@@ -351,12 +393,32 @@ class PageCacheTree:
         return len(data)
 
     def fsync(self, node: FileNode) -> None:
-        sync_and_close(self.write_back(node))
+        fd, record = self.start_sync(node)
+        sync_and_close(fd)
+        self.finish_sync(record)
 
-    def write_back(self, node: FileNode) -> int:
-        """`fsync` without the wait for the device: see `FileNode.write_back`."""
+    def start_sync(self, node: FileNode) -> tuple[int, SyncInFlight]:
+        """The first half of `fsync`: write back (see `FileNode.write_back`); the caller
+        waits for the device, then calls `finish_sync`. Until then a cut undoes it."""
         self._fsyncs += 1
-        return node.write_back()
+        self._forget_old_syncs()
+        fd, record = node.write_back()
+        self._syncs.append(record)
+        return fd, record
+
+    def finish_sync(self, record: SyncInFlight) -> None:
+        """The fsync returns to its caller now: from this time on, a cut keeps its data."""
+        record.returned = time.monotonic()
+
+    def _forget_old_syncs(self) -> None:
+        # A cut's `at` is when the harness asked for it, a few milliseconds before the cut
+        # reaches this process; a write-back that returned long before that is durable for
+        # good, and so is every earlier one of the same file.
+        horizon = time.monotonic() - SYNC_MEMORY_S
+        for index in range(len(self._syncs) - 1, -1, -1):
+            if self._syncs[index].durable_by(horizon):
+                del self._syncs[: index + 1]
+                return
 
     def fsync_dir(self, path: str) -> None:
         """Make the directory's entries durable: replay its changes onto the backing directory."""
@@ -431,13 +493,26 @@ class PageCacheTree:
     # --- power ----------------------------------------------------------------------------------
 
     def cut(self, torn_last_write: bool, rng: random.Random, at: float) -> CutReport:
-        """Drop everything not durable; with `torn_last_write`, keep a strict prefix of the last write."""
+        """Drop everything not durable at `at`; with `torn_last_write`, keep a strict prefix of the last write."""
+        undone = self._unsynced_at(at)
         before = _walk(self.root)
         durable_names = _walk_durable(self.root)
-        dirty = {id(node) for node in _all_files(before) if node.dirty}
+        dirty = {id(node) for node in _all_files(before) if node.dirty} | {id(record.node) for record in undone}
         unsynced = [node for node in _all_files(before) if node.unsynced_bytes]
         dropped = sum(node.unsynced_bytes for node in unsynced)
-        torn = self._tear(unsynced, durable_names, rng) if torn_last_write else None
+        torn, torn_store, kept_data = self._tear(unsynced, durable_names, rng) if torn_last_write else (None, None, b"")
+        for record in undone:  # newest first: each puts back what the one before it left
+            record.undo()
+        self._syncs.clear()
+        if torn is not None and torn_store is not None and kept_data:
+            # The disk wrote the first `kept` bytes of the write onto the durable file; the
+            # rest of the page cache never reached it (a gap before `offset` reads as zeros).
+            fd = os.open(torn_store, os.O_WRONLY)
+            try:
+                os.pwrite(fd, kept_data, torn.offset)
+                os.fdatasync(fd)
+            finally:
+                os.close(fd)
         for node in _all_files(before):
             node.close()
         self.generation += 1
@@ -453,26 +528,35 @@ class PageCacheTree:
             torn=torn,
         )
 
-    def _tear(self, unsynced: list[FileNode], durable_names: dict[int, str], rng: random.Random) -> TornWrite | None:
+    def _unsynced_at(self, at: float) -> list[SyncInFlight]:
+        """The write-backs whose fsync had not returned by `at`, newest first, their writes
+        counted as unsynced again. One that returned by `at` makes every earlier one of its
+        file durable too (the disk wrote them before it)."""
+        undone: list[SyncInFlight] = []
+        settled: set[int] = set()
+        for record in reversed(self._syncs):
+            node = record.node
+            if id(node) in settled or record.durable_by(at):
+                settled.add(id(node))
+                continue
+            undone.append(record)
+            node.unsynced_bytes += record.unsynced_bytes
+            node.last_write = node.last_write or record.last_write
+        return undone
+
+    def _tear(self, unsynced: list[FileNode], durable_names: dict[int, str], rng: random.Random) -> tuple[TornWrite | None, Path | None, bytes]:
+        """Which write the cut tears, and the bytes of it that reach the disk (read now,
+        before any undo rewrites the store under the page cache)."""
         candidates = [node for node in unsynced if node.last_write is not None]
         if not candidates:
-            return None
+            return None, None, b""
         node = max(candidates, key=lambda n: n.last_write[0] if n.last_write else 0)
         assert node.last_write is not None
         _, offset, length = node.last_write
         kept = rng.randrange(1, length) if length > 1 else 0
         path = durable_names.get(id(node), "")
-        if path and kept:
-            # The disk wrote the first `kept` bytes of the write onto the durable file; the
-            # rest of the page cache never reached it (a gap before `offset` reads as zeros).
-            data = node.read(offset, kept)
-            fd = os.open(node.store, os.O_WRONLY)
-            try:
-                os.pwrite(fd, data, offset)
-                os.fdatasync(fd)
-            finally:
-                os.close(fd)
-        return TornWrite(path=path, offset=offset, length=length, kept=kept)
+        data = node.read(offset, kept) if path and kept else b""
+        return TornWrite(path=path, offset=offset, length=length, kept=kept), node.store, data
 
     def stats(self) -> FsStats:
         files = _all_files(_walk(self.root))

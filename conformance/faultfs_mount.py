@@ -1,6 +1,6 @@
 """The power-loss filesystem's own process: mounts a `PageCacheTree` with mfusepy.
 
-Run as `python -m <package>.faultfs_mount BACKING MOUNTPOINT SEED` by `faultfs.PowerLossFS`,
+Run as `python -m <package>.faultfs_mount BACKING MOUNTPOINT SEED FSYNC_DELAY_MS` by `faultfs.PowerLossFS`,
 never by hand. It runs in its own process so that a broker killed mid-write (or a crash
 of this process) cannot take the other down, and so that a SIGKILLed client's pending
 FUSE requests are this process's business only.
@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +53,9 @@ class PowerLossOperations:
 
     use_ns = True
 
-    def __init__(self, tree: PageCacheTree, ready: threading.Event) -> None:
+    def __init__(self, tree: PageCacheTree, ready: threading.Event, fsync_delay_s: float = 0.0) -> None:
         self.tree = tree
+        self.fsync_delay_s = fsync_delay_s  # added to the backing disk's own fdatasync time
         self.lock = threading.Lock()
         self.ready = ready
         self.handles: dict[int, tuple[int, FileNode]] = {}
@@ -106,10 +108,14 @@ class PowerLossOperations:
 
     def fsync(self, path: str, datasync: int, fh: int) -> int:
         with self.lock:
-            fd = self.tree.write_back(self._handle(fh))
-        # Durable already (in the store); the device wait happens outside the lock, so other
-        # threads' writes go on meanwhile, as a group-committing broker expects of a disk.
+            fd, record = self.tree.start_sync(self._handle(fh))
+        # The device wait happens outside the lock, so other threads' writes go on meanwhile,
+        # as a group-committing broker expects of a disk; a cut until it ends undoes the sync.
         sync_and_close(fd)
+        if self.fsync_delay_s:
+            time.sleep(self.fsync_delay_s)
+        with self.lock:
+            self.tree.finish_sync(record)
         return 0
 
     def fsyncdir(self, path: str, datasync: int, fh: int) -> int:
@@ -211,14 +217,14 @@ def _control(operations: PowerLossOperations, mountpoint: str, seed: int, ready:
 
 
 def main(argv: list[str]) -> int:
-    backing, mountpoint, seed = argv[0], argv[1], int(argv[2])
+    backing, mountpoint, seed, fsync_delay_ms = argv[0], argv[1], int(argv[2]), float(argv[3])
     # libfuse 3 when installed: mfusepy picks libfuse 2 first unless told otherwise.
     if ctypes.util.find_library("fuse3"):
         os.environ.setdefault("FUSE_LIBRARY_NAME", "fuse3")
     import mfusepy
 
     ready = threading.Event()
-    operations = PowerLossOperations(PageCacheTree(Path(backing)), ready)
+    operations = PowerLossOperations(PageCacheTree(Path(backing)), ready, fsync_delay_ms / 1000)
     threading.Thread(target=_control, args=(operations, mountpoint, seed, ready), daemon=True).start()
     mfusepy.FUSE(operations, mountpoint, foreground=True, fsname="noloss-faultfs", **MOUNT_OPTIONS)
     return 0

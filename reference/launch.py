@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from typing import IO
 
@@ -34,12 +35,16 @@ class BrokerProcess:
     lifeline: int = -1
     """Our end of the pipe the node watches: closing it (or dying) stops the node."""
 
-    def kill(self) -> None:
-        """SIGKILL: the process dies at once, its page cache survives."""
+    def kill(self) -> float:
+        """SIGKILL: the process dies at once, its page cache survives. Returns the
+        time.monotonic() at which it was killed: from then on it acts on nothing."""
+        killed = time.monotonic()
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
+            killed = time.monotonic()
         self.process.wait()
         self._release()
+        return killed
 
     def stop(self, timeout: float = 10) -> None:
         """SIGTERM and wait (SIGKILL if it does not go)."""

@@ -2,12 +2,12 @@
 
 Who does what: `BrokerServer` owns the listening socket, every connection, the commit
 log file and two background tasks — a ticker that turns wall-clock time into
-`core.tick()` and a flusher that runs fsyncs on a worker thread. Every blocking disk
-call after start (log fsyncs, metadata files, checkpoints) runs on that one thread, in
-the order requested, never on the event loop. Everything it learns
-becomes a core event; everything the core wants done comes back as a Ready batch
-(node.drain). Group commit falls out of the flusher: while one fsync runs, later flush
-requests collapse into the next one, which covers every send appended meanwhile.
+`core.tick()`, a group-commit thread that runs the log's fsyncs back to back
+(group_commit.py), and a worker thread for every other blocking disk call after start
+(metadata files, checkpoints), in the order requested: none runs on the event loop.
+Everything it learns becomes a core event; everything the core wants done comes back as
+a Ready batch (node.drain). Group commit: while one fsync runs, later flush requests
+collapse into the next one, which covers every send appended meanwhile.
 
 A frame that is malformed, oversized or of an unknown kind closes that connection with
 one logged line; the other connections never notice.
@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import cast
 
@@ -25,6 +26,7 @@ from noloss.reference import frames
 from noloss.reference import messages as m
 from noloss.reference.checkpoint import Checkpointer
 from noloss.reference.core import Connected, Disconnected, Flushed, NodeConfig, Received, Role
+from noloss.reference.group_commit import GroupCommit, timed_sync
 from noloss.reference.node import Node, drain, open_node
 from noloss.reference.storage import FileStorage, Storage
 
@@ -106,16 +108,15 @@ class BrokerServer:
         self._drain_scheduled = False
         self._outgoing: dict[int, list[bytes]] = {}
         """Frames encoded this loop turn, per connection, written together by `_drain`."""
-        self._flush_wanted = asyncio.Event()
+        self._group_commit: GroupCommit | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fsync")
+        self._checkpointing: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._server: asyncio.Server | None = None
-        self.fsyncs = 0
-        self.fsync_seconds = 0.0
-        """Wall time the log's fsyncs took (on the worker thread): beside the time running,
-        how busy the disk kept the flusher."""
-        self._truncations = 0
-        """How many times the log was cut: an fsync that started before a cut reports nothing."""
+        self._stopping = False
+        self._last_fsyncs = 0
+        self._last_fsync_seconds = 0.0
+        """The fsyncs `stop` runs itself, after the group-commit thread has gone."""
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -129,7 +130,9 @@ class BrokerServer:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(lambda: _Connection(self), self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
-        self._tasks = [asyncio.create_task(self._ticker()), asyncio.create_task(self._flusher())]
+        self._group_commit = GroupCommit(self.node.file, lambda offset, cuts: _call_on(loop, self._flushed, offset, cuts))
+        self._group_commit.start()
+        self._tasks = [asyncio.create_task(self._ticker())]
         if self.master is not None:
             self._tasks.append(asyncio.create_task(self._replicate(*self.master)))
         return self.port
@@ -137,10 +140,12 @@ class BrokerServer:
     async def stop(self) -> None:
         """Stop serving; persist consumer offsets, flush the log, write a checkpoint.
 
-        The order matters: a cancelled flusher leaves its fsync running on the worker
-        thread, so the last sync and checkpoint are queued behind it on that thread and
-        the files are closed only once the thread has finished everything.
+        The order matters: the group-commit thread finishes the fsync it is running
+        before it goes, a checkpoint being written finishes too, and only then do the
+        last sync and checkpoint run, on the worker thread; the files are closed once
+        that thread has finished everything.
         """
+        loop = asyncio.get_running_loop()
         if self._server is not None:
             self._server.close()
         for task in self._tasks:
@@ -149,12 +154,17 @@ class BrokerServer:
         for conn in list(self._conns.values()):
             if conn.transport is not None:
                 conn.transport.abort()
+        self._stopping = True  # a report from the group-commit thread is ignored from now on
+        if self._group_commit is not None:
+            await loop.run_in_executor(self._executor, self._group_commit.stop)
+        if self._checkpointing is not None:
+            await asyncio.gather(self._checkpointing, return_exceptions=True)
         if self.node is not None:
             self.node.core.persist_offsets()
             self._drain()
             offset = self.node.file.size()
-            await asyncio.get_running_loop().run_in_executor(self._executor, self._sync_log)
-            self.fsyncs += 1
+            self._last_fsync_seconds += await loop.run_in_executor(self._executor, timed_sync, self.node.file)
+            self._last_fsyncs += 1
             await self._checkpoint(offset)
             logger.info("stopping: %d log fsyncs (%.2f s in fsync), %d records stored", self.fsyncs, self.fsync_seconds, self.node.core.queues.total())
         self._stopped = True
@@ -163,6 +173,17 @@ class BrokerServer:
             self.node.file.close()
         if self.checkpointer is not None:
             self.checkpointer.close()
+
+    @property
+    def fsyncs(self) -> int:
+        """fsyncs of the log since start."""
+        return self._last_fsyncs + (self._group_commit.fsyncs if self._group_commit is not None else 0)
+
+    @property
+    def fsync_seconds(self) -> float:
+        """Wall time the log's fsyncs took: beside the time running, how busy the disk kept
+        the group-commit thread."""
+        return self._last_fsync_seconds + (self._group_commit.fsync_seconds if self._group_commit is not None else 0.0)
 
     # -- connections -------------------------------------------------------------------
 
@@ -218,7 +239,8 @@ class BrokerServer:
             logger.error("cannot write %s: %s", self.storage.path(name), error)
 
     def request_flush(self) -> None:
-        self._flush_wanted.set()
+        if self._group_commit is not None and not self._stopping:
+            self._group_commit.request()
 
     def truncate_log(self, offset: int) -> None:
         # On the event loop, unlike every other disk call: it happens once per divergence,
@@ -227,7 +249,8 @@ class BrokerServer:
         # past the end of the file.
         assert self.node is not None and self.checkpointer is not None
         logger.warning("cutting the commit log from %d to %d bytes: its tail diverged from the master's", self.node.file.size(), offset)
-        self._truncations += 1
+        if self._group_commit is not None:
+            self._group_commit.cut()
         self.checkpointer.reset()
         self.node.file.truncate(offset)
 
@@ -257,30 +280,20 @@ class BrokerServer:
                 last += tick_s
             self._drain()
 
-    async def _flusher(self) -> None:
-        """Run one fsync at a time; requests made during one are served by the next."""
-        loop = asyncio.get_running_loop()
-        while True:
-            await self._flush_wanted.wait()
-            self._flush_wanted.clear()
-            assert self.node is not None
-            offset = self.node.file.size()
-            truncations = self._truncations
-            await loop.run_in_executor(self._executor, self._sync_log)
-            self.fsyncs += 1
-            if truncations != self._truncations:  # the log was cut meanwhile: sync it again
-                self._flush_wanted.set()
-                continue
-            self.step(Flushed(offset))
-            if time.monotonic() - self._last_checkpoint >= self.checkpoint_interval_s:
-                await self._checkpoint(offset)
-
-    def _sync_log(self) -> None:
-        """On the worker thread: fsync the log, timing it."""
-        assert self.node is not None
-        began = time.perf_counter()
-        self.node.file.sync()
-        self.fsync_seconds += time.perf_counter() - began
+    def _flushed(self, offset: int, cuts: int) -> None:
+        """On the event loop: the group-commit thread's fsync made the log durable up to
+        `offset`, unless the log was cut since it began."""
+        assert self._group_commit is not None
+        if self._stopping:
+            return  # `stop` makes its own last fsync and checkpoint
+        if cuts != self._group_commit.cuts:  # the log was cut meanwhile: sync it again
+            self._group_commit.request()
+            return
+        self.step(Flushed(offset))
+        due = time.monotonic() - self._last_checkpoint >= self.checkpoint_interval_s
+        if due and (self._checkpointing is None or self._checkpointing.done()):
+            # One at a time: `collect` must see what the last `write` recorded.
+            self._checkpointing = asyncio.ensure_future(self._checkpoint(offset))
 
     async def _checkpoint(self, flushed: int) -> None:
         """Extend the checkpoint to `flushed`, which an fsync has made durable: collect
@@ -339,6 +352,15 @@ async def serve(
         await stopped.wait()
     finally:
         await server.stop()
+
+
+def _call_on(loop: asyncio.AbstractEventLoop, callback: Callable[[int, int], None], offset: int, cuts: int) -> None:
+    """From the group-commit thread: run `callback` on `loop`, unless the loop is closed
+    (a node dropped without `stop`, as a test may: nobody is left to tell)."""
+    try:
+        loop.call_soon_threadsafe(callback, offset, cuts)
+    except RuntimeError:
+        pass
 
 
 def _parent_gone(pipe: int, stopped: asyncio.Event) -> None:

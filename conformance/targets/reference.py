@@ -115,8 +115,9 @@ class ReferenceTarget(Target):
 
     nodes = ("master", "slave")
 
-    def __init__(self, config: Config, root: Path, power_loss: bool = False, launcher: Sequence[str] | None = None) -> None:
+    def __init__(self, config: Config, root: Path, power_loss: bool = False, launcher: Sequence[str] | None = None, fsync_delay_ms: float = 0.0) -> None:
         self.settings = settings_of(config)
+        self.fsync_delay_ms = fsync_delay_ms  # each fsync on the power-loss filesystem takes this much longer
         self.retries = config.retryTimesWhenSendFailed
         self.root = root
         self.route: Route = direct
@@ -183,7 +184,7 @@ class ReferenceTarget(Target):
             backing.mkdir(parents=True, exist_ok=True)
             self.data_dir(node).mkdir(parents=True, exist_ok=True)
             try:
-                self._filesystems[node] = self._stack.enter_context(faultfs.PowerLossFS(backing, self.data_dir(node)))
+                self._filesystems[node] = self._stack.enter_context(faultfs.PowerLossFS(backing, self.data_dir(node), fsync_delay_ms=self.fsync_delay_ms))
             except RuntimeError as error:  # the mount failed: its message is the one line to show
                 self._stack.close()
                 self._filesystems.clear()
@@ -209,8 +210,10 @@ class ReferenceTarget(Target):
         fs = self._filesystems.get(node)
         if fs is None:
             raise FaultUnavailable(f"power loss unavailable: {self._power_loss_reason}")
-        self._procs[node].kill()
-        fs.power_cut(torn_last_write=torn_last_write)  # type: ignore[attr-defined]
+        # The power goes when the node dies, not when the cut reaches the filesystem a few
+        # milliseconds later: an fsync that returns in between returns to a dead process.
+        killed = self._procs[node].kill()
+        fs.power_cut(torn_last_write=torn_last_write, at=killed)  # type: ignore[attr-defined]
 
     def restart(self, node: str) -> None:
         if self.running(node):
@@ -243,6 +246,7 @@ class ReferenceTarget(Target):
         self._stack.close()
 
 
-def factory(config: Config, launcher: Sequence[str] | None = None) -> Callable[[Path, bool], Target]:
-    """Make targets of `config` for conformance runs: (directory, power loss wanted) -> target."""
-    return lambda root, power_loss: ReferenceTarget(config, root, power_loss, launcher)
+def factory(config: Config, launcher: Sequence[str] | None = None, fsync_delay_ms: float = 0.0) -> Callable[[Path, bool], Target]:
+    """Make targets of `config` for conformance runs: (directory, power loss wanted) -> target.
+    `fsync_delay_ms`: how much longer than the backing disk's each fsync takes under power loss."""
+    return lambda root, power_loss: ReferenceTarget(config, root, power_loss, launcher, fsync_delay_ms)

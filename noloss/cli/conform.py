@@ -35,6 +35,7 @@ def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
     conform.add_argument("--max-messages", type=positive, default=1_000_000, help="stop sending after this many")
     conform.add_argument("--interval", type=_duration, default=2.0, help="time between two faults (default 2s)")
     conform.add_argument("--replication-delay", type=_duration, default=0.0, help="hold each push from master to slave this long (a slow replication link; 300ms)")
+    conform.add_argument("--fsync-delay", type=_duration, default=0.0, help="under power loss, each fsync takes this much longer than the disk's (a slower disk; 1ms; reference target only)")
     conform.add_argument("--process-time", type=_duration, default=0.0, help="how long the consumer's business step takes per message (a lagging consumer; 2ms)")
     conform.add_argument("--out", required=True, help="directory for the runs; a failing run's history stays here")
     conform.set_defaults(run=run_conform)
@@ -79,6 +80,9 @@ def run_conform(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {args.out}: {error.strerror}") from None
     results = []
     nodes = getattr(target, "NODES", ("master", "slave"))
+    if args.fsync_delay and args.target != "reference":
+        raise UsageError(f"--fsync-delay: only the reference target mounts its nodes with a delay, not {args.target}")
+    delay = {"fsync_delay_ms": args.fsync_delay * 1000} if args.fsync_delay else {}
     if args.replication_delay and "slave" not in nodes:
         raise UsageError(f"--replication-delay: the {args.target} target runs one node: there is no replication link to slow")
     for kind in kinds:
@@ -87,7 +91,7 @@ def run_conform(args: argparse.Namespace) -> int:
             print(f"noloss conform: {kind}: the {args.target} target runs one node; running the other faults", file=sys.stderr)
             continue
         spec = RunSpec(claimed_name(args.preset, config), config, (kind,), args.producers, args.max_messages, args.duration, args.interval, replication_delay_s=args.replication_delay, process_s=args.process_time)
-        result = run(spec, kind, target.factory(config), out / kind, proxies)
+        result = run(spec, kind, target.factory(config, **delay), out / kind, proxies)
         if result.unavailable is not None:
             print(f"noloss conform: {kind}: {result.unavailable}; running the other faults", file=sys.stderr)
         results.append(result)

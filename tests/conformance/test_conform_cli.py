@@ -26,6 +26,7 @@ from noloss.spec.config import preset
         (["--preset", "nope"], "unknown preset 'nope'"),
         (["--process-time", "0ms"], "not a duration: '0ms'"),
         (["--target", "nats", "--preset", "rocketmq-default", "--replication-delay", "300ms"], "the nats target runs one node: there is no replication link"),
+        (["--target", "nats", "--preset", "rocketmq-default", "--fsync-delay", "1ms"], "--fsync-delay: only the reference target"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

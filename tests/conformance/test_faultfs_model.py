@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import os
 import random
+import time
+from collections.abc import Callable
 from pathlib import Path
 
-from noloss.conformance.faultfs_model import STORE, PageCacheTree
+from noloss.conformance.faultfs_model import STORE, FileNode, PageCacheTree, SyncInFlight, sync_and_close
 
 
 def _cut(tree: PageCacheTree, torn: bool = False) -> None:
-    tree.cut(torn, random.Random(1), at=0.0)
+    tree.cut(torn, random.Random(1), at=time.monotonic())
 
 
 def _disk(backing: Path) -> dict[str, bytes]:
@@ -105,9 +107,106 @@ def test_the_torn_write_is_the_last_unsynced_one_not_the_last_one(tmp_path: Path
     tree.write(latest, 0, b"synced-c")
     tree.fsync(latest)
 
-    report = tree.cut(True, random.Random(1), at=0.0)
+    report = tree.cut(True, random.Random(1), at=time.monotonic())
 
     assert report.torn is not None and (report.torn.path, report.torn.length) == ("/b", 10)
     kept = tree.file("/b").read(0, 100)
     assert 0 < len(kept) < 10 and b"unsynced-b".startswith(kept)
     assert tree.file("/a").read(0, 100) == b"" and tree.file("/c").read(0, 100) == b"synced-c"
+
+
+def _log_with_a_durable_record(tree: PageCacheTree) -> FileNode:
+    log = tree.create("/log", 0o644)
+    tree.write(log, 0, b"first;")
+    tree.fsync(log)
+    tree.fsync_dir("/")
+    return log
+
+
+def test_a_cut_during_a_slow_fsync_loses_what_it_was_making_durable(tmp_path: Path) -> None:
+    tree = PageCacheTree(tmp_path)
+    log = _log_with_a_durable_record(tree)
+    tree.write(log, 6, b"second;")
+    fd, in_flight = tree.start_sync(log)  # the device is still writing when the power goes
+    sync_and_close(fd)
+    tree.write(log, 13, b"third;")  # the page cache goes on meanwhile
+
+    report = tree.cut(False, random.Random(1), at=time.monotonic())
+    tree.finish_sync(in_flight)  # too late: the cut came first
+
+    assert _disk(tmp_path) == {"/log": b"first;"} and tree.file("/log").read(0, 100) == b"first;"
+    assert report.reverted_paths == ("/log",) and report.dropped_bytes == len(b"second;third;")
+
+
+def test_a_cut_after_a_slow_fsync_returns_keeps_its_data(tmp_path: Path) -> None:
+    tree = PageCacheTree(tmp_path)
+    log = _log_with_a_durable_record(tree)
+    tree.write(log, 6, b"second;")
+    fd, in_flight = tree.start_sync(log)
+    sync_and_close(fd)
+    tree.write(log, 13, b"third;")
+    tree.finish_sync(in_flight)
+
+    report = tree.cut(False, random.Random(1), at=time.monotonic())
+
+    assert tree.file("/log").read(0, 100) == b"first;second;" and report.dropped_bytes == len(b"third;")
+
+
+def test_an_fsync_that_returns_after_the_cut_was_asked_for_is_lost(tmp_path: Path) -> None:
+    """The harness kills the broker, then asks for the cut at `at`: an fsync that returns
+    between the two returned to a dead process, and the power was gone at `at`."""
+    tree = PageCacheTree(tmp_path)
+    log = _log_with_a_durable_record(tree)
+    tree.write(log, 6, b"second;")
+    fd, in_flight = tree.start_sync(log)
+    sync_and_close(fd)
+    asked = time.monotonic()
+    time.sleep(0.001)
+    tree.finish_sync(in_flight)
+
+    tree.cut(False, random.Random(1), at=asked)
+
+    assert tree.file("/log").read(0, 100) == b"first;"
+
+
+def _two_syncs_in_flight(tree: PageCacheTree, log: FileNode, between: Callable[[], object]) -> tuple[SyncInFlight, SyncInFlight]:
+    """Append to `log`, start an fsync, run `between`, start another; neither returns yet."""
+    tree.write(log, 6, b"second;")
+    first_fd, first = tree.start_sync(log)
+    between()
+    second_fd, second = tree.start_sync(log)
+    for fd in (first_fd, second_fd):
+        sync_and_close(fd)
+    return first, second
+
+
+def test_a_returned_fsync_makes_an_earlier_one_of_its_file_durable(tmp_path: Path) -> None:
+    tree = PageCacheTree(tmp_path)
+    log = _log_with_a_durable_record(tree)
+    # The rewrite covers a byte range the first write-back overwrote.
+    first, second = _two_syncs_in_flight(tree, log, lambda: tree.write(log, 0, b"FIRST;"))
+    tree.finish_sync(second)  # the later one returns first: the disk wrote both
+
+    tree.cut(False, random.Random(1), at=time.monotonic())
+    tree.finish_sync(first)
+
+    assert tree.file("/log").read(0, 100) == b"FIRST;second;"
+
+
+def test_two_fsyncs_cut_before_either_returns_leave_the_file_as_before_both(tmp_path: Path) -> None:
+    tree = PageCacheTree(tmp_path)
+    log = _log_with_a_durable_record(tree)
+
+    def rewrite() -> None:
+        log.truncate(3)
+        tree.write(log, 3, b"REWRITTEN")
+
+    _two_syncs_in_flight(tree, log, rewrite)
+
+    report = tree.cut(True, random.Random(1), at=time.monotonic())
+
+    # Both undone; the torn write is the in-flight one's last write, onto the old file.
+    assert report.torn is not None and (report.torn.path, report.torn.offset, report.torn.length) == ("/log", 3, 9)
+    expected = bytearray(b"first;")
+    expected[3 : 3 + report.torn.kept] = b"REWRITTEN"[: report.torn.kept]
+    assert 0 < report.torn.kept < 9 and tree.file("/log").read(0, 100) == bytes(expected)
