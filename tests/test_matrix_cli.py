@@ -85,7 +85,7 @@ def test_a_large_scenario_says_so_before_it_starts(capsys: pytest.CaptureFixture
     argv = ("matrix", "--jobs", "1", "--presets", "oneway", "--scenarios", "any-2", "--max-states", "200")
     code, _, err = run(capsys, *argv)
     assert code == 1
-    assert err.startswith("matrix: scenario any-2 is large: about 20,308 thousand states")
+    assert err.startswith("matrix: scenario any-2 is large: about 24,527 thousand states")
 
 
 def test_a_large_combination_of_two_faults_says_so_too(capsys: pytest.CaptureFixture[str]) -> None:
