@@ -35,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.machine import cpu_seconds, uptime  # noqa: E402
 from benchmarks.networkx_explorer import explore_into_networkx  # noqa: E402
-from noloss.model_check.explore import Watch, explore  # noqa: E402
+from benchmarks.spec_only import spec_only  # noqa: E402
+from noloss.model_check.explore import explore  # noqa: E402
 from noloss.model_check.matrix import run_matrix  # noqa: E402
 from noloss.model_check.scenarios import DEFAULT_SCENARIOS  # noqa: E402
 from noloss.spec.config import PRESETS, preset  # noqa: E402
@@ -45,26 +46,6 @@ from noloss.spec.model import Model  # noqa: E402
 PRESET = "strict"
 FAULT_BOUND = {"any-1": 1, "any-2": 2}
 VARIANTS = ("compact", "networkx", "spec-only", "fingerprint", "partitioned")
-
-
-def spec_only(model: Model) -> tuple[int, int]:
-    """(states, transitions) of a BFS keeping only a set of the states."""
-    watch = Watch(model)
-    seen = set(model.init_states())
-    frontier = list(seen)
-    transitions = 0
-    while frontier:
-        following = []
-        for state in frontier:
-            for action in model.actions(state):
-                successor = model.next_state(state, action)
-                transitions += 1
-                if successor not in seen:
-                    seen.add(successor)
-                    watch.see(0, successor)
-                    following.append(successor)
-        frontier = following
-    return len(seen), transitions
 
 
 def measure(variant: str, workload: str) -> dict[str, Any]:

@@ -6,9 +6,9 @@ One model, four rows, each in a fresh process (so each peak memory is its own):
   explore, compact store   model_check.explore as `noloss check` runs it (edges kept)
   explore, object store    the same explorer with the states themselves as dict keys: no
                            encoding, no decoding, ~5x the memory
-  spec only, CPython       a plain BFS over a set of states: the spec's actions, next_state
-                           and properties, and nothing the explorer keeps (the ceiling of any
-                           explorer on this interpreter)
+  spec only, CPython       benchmarks/spec_only.py: a BFS over a set of states, the spec's
+                           actions, next_state and invariants, and nothing the explorer keeps
+                           (the ceiling of any explorer on this interpreter)
   spec only, PyPy          the same BFS under `pypy3` (Debian's package: PyPy 7.3 for Python
                            3.9), on a copy of the package with its two Python-3.10-only
                            constructs rewritten (`@dataclass(slots=True)`, an `A | B` alias
@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import deque
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -42,25 +41,13 @@ PARTS = ("spec", "model_check")
 
 
 def spec_only_bfs(preset_name: str, scenario_name: str) -> int:
-    """Distinct states of a BFS over the spec with a plain set (every property on each state)."""
+    """Distinct states of benchmarks/spec_only.py's BFS on one model."""
+    from benchmarks.spec_only import spec_only
     from noloss.model_check.scenarios import scenario
     from noloss.spec.config import preset
     from noloss.spec.model import Model
 
-    model = Model(preset(preset_name), scenario(scenario_name))
-    predicates = [prop.predicate for prop in model.properties()]
-    seen = set(model.init_states())
-    queue = deque(seen)
-    while queue:
-        state = queue.popleft()
-        for predicate in predicates:
-            predicate(model, state)
-        for action in model.actions(state):
-            successor = model.next_state(state, action)
-            if successor not in seen:
-                seen.add(successor)
-                queue.append(successor)
-    return len(seen)
+    return spec_only(Model(preset(preset_name), scenario(scenario_name)))[0]
 
 
 class ObjectStore:
@@ -139,6 +126,8 @@ def pypy_copy(directory: Path) -> Path:
                 flags=re.MULTILINE,
             )
             source.write_text(text)
+    (directory / "benchmarks").mkdir()
+    shutil.copy(ROOT / "benchmarks" / "spec_only.py", directory / "benchmarks" / "spec_only.py")
     shutil.copy(Path(__file__), directory / "bench.py")
     return directory / "bench.py"
 
