@@ -73,11 +73,6 @@ def run_conform(args: argparse.Namespace) -> int:
         target.supports(config)
     except (ValueError, ConfigError) as error:
         raise UsageError(str(error)) from None
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UsageError(f"--out {args.out}: {error.strerror}") from None
     results = []
     nodes = getattr(target, "NODES", ("master", "slave"))
     if args.fsync_delay and args.target != "reference":
@@ -85,6 +80,12 @@ def run_conform(args: argparse.Namespace) -> int:
     delay = {"fsync_delay_ms": args.fsync_delay * 1000} if args.fsync_delay else {}
     if args.replication_delay and "slave" not in nodes:
         raise UsageError(f"--replication-delay: the {args.target} target runs one node: there is no replication link to slow")
+    # Made once every option is checked: a refused run leaves no empty directory behind.
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"--out {args.out}: {error.strerror}") from None
     for kind in kinds:
         if kind in NEEDS_SLAVE and "slave" not in nodes:
             results.append(RunResult(kind, None, None, None, f"the {args.target} target runs one node: no slave to fault"))
