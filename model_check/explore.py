@@ -19,14 +19,15 @@ import time
 from array import array
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from noloss.model_check.codec import Codec, codec_for
 from noloss.model_check.progress import Progress, wanted
 from noloss.model_check.store import ExactStore, FingerprintStore
 from noloss.model_check.kinds import ALWAYS, EVENTUALLY, SOMETIMES
+
+if TYPE_CHECKING:  # networkx is imported where a graph is built: a broker process never needs it
+    import networkx as nx
 
 S = TypeVar("S", bound=Hashable)
 A = TypeVar("A", bound=Hashable)
@@ -131,6 +132,8 @@ class Exploration(Generic[S, A]):
         """The explored graph for networkx (edge attribute `a`: the action id), e.g. for exports."""
         if self.edges is None:
             raise ValueError("this exploration kept no edges")
+        import networkx as nx
+
         graph = nx.DiGraph()
         graph.add_nodes_from(range(self.stats.states))
         edges = self.edges

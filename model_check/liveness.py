@@ -20,11 +20,6 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-import networkx as nx
-import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
-
 from noloss.model_check.explore import CheckableModel, Edges, Exploration
 
 S = TypeVar("S", bound=Hashable)
@@ -80,6 +75,12 @@ def _first_trap(
     Whole-graph passes run on the CSR arrays as numpy vectors; the strongly connected
     components of the bad states' non-fault edges come from scipy.sparse.csgraph.
     """
+    # Imported here, not at the top: every `noloss` command imports this module, and a
+    # broker process (started again at each restart of a conformance run) needs none of it.
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
     nodes = len(unmet)
     bad = np.frombuffer(unmet, dtype=np.uint8).astype(bool)
     if not bad.any():
@@ -160,6 +161,8 @@ def _fair_cycle(
 ) -> list[int]:
     """The action ids of a cycle from `entry` back to it that visits every state and takes
     every always-enabled action (those in the order of their `name`)."""
+    import networkx as nx  # only for a reported violation (see _first_trap)
+
     moves, enabled = _inner_moves(edges, members, fault_ids)
     inner = nx.DiGraph()
     labels: dict[tuple[int, int], int] = {}
