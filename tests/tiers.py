@@ -6,10 +6,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 
 import pytest
-from _pytest.mark.structures import ParameterSet
 
 
-def tiered(values: Iterable[str], fast: Collection[str]) -> list[ParameterSet]:
+def tiered(values: Iterable[str], fast: Collection[str]) -> list[pytest.ParameterSet]:
     """Each value as a parameter; those not in `fast` are marked slow. `fast` must name
     values that exist, so a renamed preset cannot silently drop out of the fast tier."""
     values = list(values)
