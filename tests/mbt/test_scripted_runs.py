@@ -51,22 +51,6 @@ def test_a_slave_ahead_of_its_master_is_counted_once_it_reconnects() -> None:
     assert [entry.msg for entry in state.slave.log] == [0] and [entry.msg for entry in state.master.log] == [1]
 
 
-def test_before_the_slave_reconnects_a_4_x_sync_master_answers_slave_not_available() -> None:
-    """Between a master's restart and its slave's reconnect (RocketMQ's HAClient retries every
-    5 s) isSlaveOK finds no connection: SLAVE_NOT_AVAILABLE, on both sides."""
-    state = run(
-        "async-flush-sync-master",
-        ["master-crash"],
-        [
-            Action("master", "crash", None),
-            Action("master", "restart", None),
-            Action("producer", "send", 0),
-            Action("master", "receive", 0, Attempt(1)),
-        ],
-    )
-    assert state.network == (Packet(REPLY, 0, 1, SLAVE_NOT_AVAILABLE),) and not state.slave_linked
-
-
 def test_a_trusted_offset_inside_a_record_makes_a_slave_that_reads_nothing_more() -> None:
     """Records differ in size (a retry copy is larger). A slave that kept [m0, retry of m0]
     reports an offset that falls inside the master's third record once the master, which lost
