@@ -2,9 +2,12 @@
 transports in C) when it is installed, else asyncio's own.
 
 Who does what: `noloss broker --event-loop` and the benchmarks call `run`; nothing else
-depends on the loop. uvloop pays on the hot path — every send is a socket read, a
-decode, a socket write — see benchmarks/broker_throughput.py. It is a dependency where
-PyPI has it (not on Windows); asyncio's loop stays the fallback and the reference.
+depends on the loop. Measured on the 2-core machine (benchmarks/broker_throughput.py,
+docs/protocol.md), uvloop's gain is small and not steady: a mean of 12,843 msgs/s against
+asyncio's 11,976 over six turns, then 11,613 and 13,772 against 12,545 and 13,910 with the
+final send path; most of a send's server time is system calls and the fsync hand-off,
+which no loop removes. It is a dependency where PyPI has it
+(not on Windows); asyncio's loop stays the fallback and the reference.
 """
 
 from __future__ import annotations
