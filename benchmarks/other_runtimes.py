@@ -91,7 +91,7 @@ def explored(preset_name: str, scenario_name: str, objects: bool) -> int:
     # identity codec.
     identity: Codec[Any] = Codec(lambda state: state, lambda state: state, "")
     with mock.patch.object(explore_module, "ExactStore", ObjectStore), mock.patch.object(
-        explore_module, "codec_for", lambda example, portable=True: identity
+        explore_module, "codec_for", lambda example: identity
     ):
         return explore_module.explore(model).stats.states
 

@@ -79,7 +79,7 @@ def main() -> int:
     pairs = [(state, action) for state, actions in zip(states, enabled) for action in actions]
     successors: list[State] = []
     parts["next_state"] = cpu_of(lambda: successors.extend(fresh.next_state(state, action) for state, action in pairs))
-    codec = codec_for(states[0], portable=False)
+    codec = codec_for(states[0])
     keys: list[bytes] = []
     parts["encode"] = cpu_of(lambda: keys.extend(codec.encode(successor) for successor in successors))
     store = ExactStore()

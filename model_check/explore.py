@@ -180,7 +180,7 @@ def explore(
     watch = Watch(model)
     goals = [(p.name, p.predicate, bytearray()) for p in model.properties() if p.kind == EVENTUALLY]
     initial_states = list(model.init_states())
-    codec = codec_for(initial_states[0], portable=False)
+    codec = codec_for(initial_states[0])
     encode, decode = codec.encode, codec.decode
     store: ExactStore | FingerprintStore = FingerprintStore() if fingerprint else ExactStore()
     add = store.add

@@ -1,13 +1,16 @@
 """Breadth-first exploration of one model on several cores: states owned by hash.
 
-Each worker process owns the states whose encoding hashes to it (a stable hash, so every
-process agrees) and keeps them in its own compact store. The search goes level by level:
-every worker expands its frontier and sorts the successors by owner; the coordinator hands
-each owner its candidates; each owner keeps the new ones, checks every invariant on them and
-makes them its next frontier. Levels are synchronised, so a state's BFS depth, the distinct
-states and the transitions are exactly those of the sequential explorer, and the first
-violation found is at the least depth: its path (owner by owner, back along the parents) is
-a shortest counterexample, rebuilt by replaying actions from the initial state.
+Each worker process owns the states whose fields' stable hashes point to it (every process
+computes them alike) and keeps them in its own compact store, keyed by its own per-field ids
+(`codec.components`). The search goes level by level: every worker expands its frontier,
+keeps the successors it owns at once, and sorts the rest by owner, each sent once a level;
+the coordinator hands each owner its candidates, with every sender's field values met since
+the last level, so the owner can map the sender's ids to its own; each owner keeps the new
+candidates, checks every invariant on them and makes them, with its own, its next frontier.
+Levels are synchronised, so a state's BFS depth, the distinct states and the transitions are
+exactly those of the sequential explorer, and the first violation found is at the least
+depth: its path (owner by owner, back along the parents) is a shortest counterexample,
+rebuilt by replaying actions from the initial state.
 
 Liveness needs the whole graph in one place; this explorer gives safety and reachability
 verdicts only (the sequential one keeps edges for liveness).
@@ -17,26 +20,23 @@ from __future__ import annotations
 
 import multiprocessing
 import time
-import zlib
 from array import array
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, Generic, TypeVar
 
-from noloss.model_check.codec import codec_for
+from noloss.model_check.codec import components
 from noloss.model_check.explore import CheckableModel, Stats, Watch
 from noloss.model_check.store import ExactStore
 
 S = TypeVar("S", bound=Hashable)
 A = TypeVar("A", bound=Hashable)
 
-Candidate = tuple[bytes, int, int, int]  # (encoding, sending worker, its node id, its action id)
+Batch = tuple[list[bytes], bytes, bytes]  # keys in the sender's ids; their parents' node ids and action ids (array bytes)
+News = list[list[Any]]  # per field: the values a worker met since it last sent its news
+Inbound = tuple[int, News, Batch]  # (sender, its news, its candidates for this owner)
 Found = tuple[int, int, int]  # (depth, owner, node id) of a property's first state
-
-
-def owner_of(key: bytes, workers: int) -> int:
-    return zlib.crc32(key) % workers
 
 
 @dataclass
@@ -57,45 +57,86 @@ class _Worker:
 
     def __init__(self, model: CheckableModel[Any, Any], index: int, workers: int) -> None:
         self.model, self.index, self.workers = model, index, workers
-        self.codec = codec_for(model.init_states()[0])
+        self.codec = components(type(model.init_states()[0]), workers)
+        fields = len(self.codec.values)
+        self.sent = [0] * fields  # per field: how many of its values the others have been told
+        self.ids_of: dict[int, list[list[int]]] = {  # sender -> per field: its id -> this worker's id
+            sender: [[] for _ in range(fields)] for sender in range(workers) if sender != index
+        }
         self.store = ExactStore()
         self.parent_worker = array("b")
         self.parent_node = array("i")
         self.parent_action = array("i")
         self.frontier = array("i")
+        self.following = array("i")
         self.action_ids: dict[Any, int] = {}
         self.actions: list[Any] = []
         self.watch: Watch[Any] = Watch(model)
 
-    def expand(self) -> tuple[list[list[Candidate]], int]:
-        """The successors of the frontier, sorted by owner; and how many transitions."""
-        outgoing: list[list[Candidate]] = [[] for _ in range(self.workers)]
+    def _keep(self, key: bytes, state: Any, sender: int, node: int, action_id: int) -> None:
+        ident, new = self.store.add(key)
+        if new:
+            self.parent_worker.append(sender)
+            self.parent_node.append(node)
+            self.parent_action.append(action_id)
+            self.following.append(ident)
+            self.watch.see(ident, state if state is not None else self.codec.decode(key))
+
+    def seed(self) -> tuple[int, dict[str, int], dict[str, int]]:
+        """Keep the initial states this worker owns as its first frontier."""
+        for state in self.model.init_states():
+            key, owner = self.codec.place(state)
+            if owner == self.index:
+                self._keep(key, state, -1, -1, -1)
+        return self._next_frontier()
+
+    def expand(self) -> tuple[list[Batch], News, int]:
+        """Expand the frontier: keep the successors this worker owns, and give, per other owner,
+        the candidates (each key once), the field values met since the last level, and how many
+        transitions."""
+        keys: list[list[bytes]] = [[] for _ in range(self.workers)]
+        nodes = [array("i") for _ in range(self.workers)]
+        actions = [array("i") for _ in range(self.workers)]
+        offered: list[set[bytes]] = [set() for _ in range(self.workers)]
         transitions = 0
-        model, encode, decode = self.model, self.codec.encode, self.codec.decode
+        model, place, decode, me = self.model, self.codec.place, self.codec.decode, self.index
         for node in self.frontier:
             state = decode(self.store[node])
             for action in model.actions(state):
-                key = encode(model.next_state(state, action))
+                successor = model.next_state(state, action)
                 transitions += 1
                 action_id = self.action_ids.get(action)
                 if action_id is None:
                     action_id = self.action_ids[action] = len(self.actions)
                     self.actions.append(action)
-                outgoing[owner_of(key, self.workers)].append((key, self.index, node, action_id))
-        return outgoing, transitions
+                key, owner = place(successor)
+                if owner == me:
+                    self._keep(key, successor, me, node, action_id)
+                elif key not in offered[owner]:  # the owner keeps the first parent anyway
+                    offered[owner].add(key)
+                    keys[owner].append(key)
+                    nodes[owner].append(node)
+                    actions[owner].append(action_id)
+        news = [values[sent:] for values, sent in zip(self.codec.values, self.sent)]
+        self.sent = [len(values) for values in self.codec.values]
+        batches = [(keys[owner], nodes[owner].tobytes(), actions[owner].tobytes()) for owner in range(self.workers)]
+        return batches, news, transitions
 
-    def absorb(self, candidates: list[Candidate]) -> tuple[int, dict[str, int], dict[str, int]]:
-        """Keep the new candidates as the next frontier; (how many, first violations, first witnesses)."""
-        self.frontier = array("i")
-        for key, sender, node, action_id in candidates:
-            ident, new = self.store.add(key)
-            if not new:
-                continue
-            self.parent_worker.append(sender)
-            self.parent_node.append(node)
-            self.parent_action.append(action_id)
-            self.frontier.append(ident)
-            self.watch.see(ident, self.codec.decode(key))
+    def absorb(self, inbound: list[Inbound]) -> tuple[int, dict[str, int], dict[str, int]]:
+        """Keep the new candidates the others sent; (the next frontier's size, first violations, first witnesses)."""
+        for sender, news, _ in inbound:  # every sender's ids first: one batch may use another's news
+            for field, values in enumerate(news):
+                self.ids_of[sender][field].extend(map(self.codec.intern[field], values))
+        translate = self.codec.translate
+        for sender, _, (keys, node_bytes, action_bytes) in inbound:
+            ids = self.ids_of[sender]
+            nodes, actions = array("i", node_bytes), array("i", action_bytes)
+            for key, node, action_id in zip(keys, nodes, actions):
+                self._keep(translate(key, *ids), None, sender, node, action_id)
+        return self._next_frontier()
+
+    def _next_frontier(self) -> tuple[int, dict[str, int], dict[str, int]]:
+        self.frontier, self.following = self.following, array("i")
         return len(self.frontier), self.watch.first_violation, self.watch.first_witness
 
     def parent(self, node: int) -> tuple[int, int, Any]:
@@ -125,7 +166,6 @@ def explore_partitioned(
     """Explore the model `factory` builds (in every worker) on `workers` processes."""
     started = time.perf_counter()
     model = factory()
-    codec = codec_for(model.init_states()[0])
     context = multiprocessing.get_context("fork")
     pipes: list[Connection] = []
     processes = []
@@ -152,16 +192,15 @@ def explore_partitioned(
                     into.setdefault(name, (depth, owner, node))
         return sum(answer[0] for answer in answers)
 
-    seeds: list[list[Candidate]] = [[] for _ in range(workers)]
-    for state in model.init_states():
-        key = codec.encode(state)
-        seeds[owner_of(key, workers)].append((key, -1, -1, -1))
-    states = frontier = note(0, everyone("absorb", [(batch,) for batch in seeds]))
+    states = frontier = note(0, everyone("seed", [()] * workers))
     transitions = depth = 0
     while frontier:
         expanded = everyone("expand", [()] * workers)
-        transitions += sum(count for _, count in expanded)
-        inbound = [[candidate for outgoing, _ in expanded for candidate in outgoing[owner]] for owner in range(workers)]
+        transitions += sum(count for _, _, count in expanded)
+        inbound = [
+            [(sender, news, batches[owner]) for sender, (batches, news, _) in enumerate(expanded) if sender != owner]
+            for owner in range(workers)
+        ]
         frontier = note(depth + 1, everyone("absorb", [(batch,) for batch in inbound]))
         states += frontier
         if frontier:

@@ -53,9 +53,10 @@ def test_fingerprint_mode_on_a_toy() -> None:
     assert result.path_to(result.first_violation["never f"]) == [("a->b", "b"), ("b->d", "d"), ("d->f", "f")]
 
 
-def test_the_partitioned_run_equals_the_sequential_one() -> None:
+@pytest.mark.parametrize("workers", [2, 3])
+def test_the_partitioned_run_equals_the_sequential_one(workers: int) -> None:
     sequential = explore(Model(*SMALL))
-    partitioned = explore_partitioned(lambda: Model(*SMALL), workers=2)
+    partitioned = explore_partitioned(lambda: Model(*SMALL), workers=workers)
     assert (partitioned.stats.states, partitioned.stats.transitions, partitioned.stats.depth) == (
         sequential.stats.states,
         sequential.stats.transitions,
@@ -73,6 +74,14 @@ def test_the_partitioned_run_equals_the_sequential_one() -> None:
             state = model.next_state(state, action)
             assert state == after
         assert not next(p for p in model.properties() if p.name == name).predicate(model, state)
+
+
+def test_the_partitioned_run_of_a_toy_keeps_its_whole_states_as_one_field() -> None:
+    sequential = explore(SmallGraph())
+    partitioned = explore_partitioned(SmallGraph, workers=3)
+    assert (partitioned.stats.states, partitioned.stats.transitions) == (sequential.stats.states, sequential.stats.transitions)
+    path = partitioned.path_to(partitioned.first_violation["never f"])  # a shortest one: via b or via c
+    assert len(path) == 3 and path[0][0] in ("a->b", "a->c") and path[1:] == [(f"{path[0][1]}->d", "d"), ("d->f", "f")]
 
 
 def test_progress_guesses_levels_left_only_once_the_frontier_shrinks() -> None:
