@@ -169,7 +169,7 @@ def check(
                 "several workers check always- and sometimes-properties only, without bounds or fingerprints: "
                 "select them with --properties"
             )
-        exploration = explore_partitioned(lambda: Model(config, faults, reduce), workers)
+        exploration = explore_partitioned(lambda: Model(config, faults, reduce), workers, progress)
         initial = model.init_states()[0]
     else:
         exploration = explore(

@@ -28,6 +28,7 @@ from typing import Any, Generic, TypeVar
 
 from noloss.model_check.codec import components
 from noloss.model_check.explore import CheckableModel, Stats, Watch
+from noloss.model_check.progress import Progress, wanted
 from noloss.model_check.store import ExactStore
 
 S = TypeVar("S", bound=Hashable)
@@ -161,10 +162,12 @@ def _serve(factory: Callable[[], CheckableModel[Any, Any]], index: int, workers:
 
 
 def explore_partitioned(
-    factory: Callable[[], CheckableModel[S, A]], workers: int = 2
+    factory: Callable[[], CheckableModel[S, A]], workers: int = 2, progress: bool = False
 ) -> PartitionedExploration[S, A]:
-    """Explore the model `factory` builds (in every worker) on `workers` processes."""
+    """Explore the model `factory` builds (in every worker) on `workers` processes (with a
+    progress bar, redrawn once a level, if `progress` and a terminal)."""
     started = time.perf_counter()
+    reporter = Progress(wanted(progress))
     model = factory()
     context = multiprocessing.get_context("fork")
     pipes: list[Connection] = []
@@ -194,7 +197,10 @@ def explore_partitioned(
 
     states = frontier = note(0, everyone("seed", [()] * workers))
     transitions = depth = 0
+    pids = tuple(process.pid for process in processes if process.pid is not None)
     while frontier:
+        reporter.level(frontier)
+        reporter.tick(states, depth, pids)
         expanded = everyone("expand", [()] * workers)
         transitions += sum(count for _, _, count in expanded)
         inbound = [
@@ -224,6 +230,7 @@ def explore_partitioned(
             steps.append((action, state))
         return steps
 
+    reporter.done()
     found = list(violations.values()) + list(witnesses.values())
     paths = {node * workers + owner: path(owner, node) for _, owner, node in found}
     owned = everyone("stop", [()] * workers)

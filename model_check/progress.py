@@ -16,10 +16,10 @@ import time
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
-def resident_bytes() -> int:
-    """The process's resident memory now (0 where /proc is not there)."""
+def resident_bytes(pid: int | str = "self") -> int:
+    """A process's resident memory now (0 where /proc is not there, or the process is gone)."""
     try:
-        with open("/proc/self/statm") as statm:
+        with open(f"/proc/{pid}/statm") as statm:
             return int(statm.read().split()[1]) * _PAGE
     except OSError:
         return 0
@@ -53,7 +53,8 @@ class Progress:
         """A new BFS level starts with `frontier` states."""
         self.previous_frontier, self.frontier = self.frontier, frontier
 
-    def tick(self, states: int, depth: int) -> None:
+    def tick(self, states: int, depth: int, memory_of: tuple[int, ...] = ()) -> None:
+        """Redraw if a second has passed; memory is this process's, or that of `memory_of` (pids)."""
         if not self.enabled:
             return
         now = time.perf_counter()
@@ -62,7 +63,7 @@ class Progress:
         self.next_report = now + 1.0
         rate = states / (now - self.start)
         left = levels_left(self.previous_frontier, self.frontier)
-        memory = resident_bytes() / 2**20
+        memory = (sum(map(resident_bytes, memory_of)) if memory_of else resident_bytes()) / 2**20
         line = (
             f"\r{states:>12,} states  {rate:>9,.0f}/s  level {depth} frontier {self.frontier:,}"
             f"  levels left {left}  {memory:,.0f} MiB "

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from noloss.model_check.explore import explore
 from noloss.model_check.partition import explore_partitioned
-from noloss.model_check.progress import levels_left, wanted
+from noloss.model_check.progress import Progress, levels_left, resident_bytes, wanted
 from noloss.model_check.store import ExactStore, FingerprintStore
 from noloss.spec.config import preset
 from noloss.spec.faults import FaultModel
@@ -92,4 +94,15 @@ def test_progress_guesses_levels_left_only_once_the_frontier_shrinks() -> None:
 
 def test_no_progress_bar_in_a_pipe(capsys: pytest.CaptureFixture[str]) -> None:
     explore(Model(*SMALL), progress=True)  # stderr is captured here: not a terminal
+    explore_partitioned(lambda: Model(*SMALL), workers=2, progress=True)
     assert capsys.readouterr().err == ""
+
+
+def test_the_progress_bar_counts_the_workers_memory(capsys: pytest.CaptureFixture[str]) -> None:
+    """The partitioned explorer's coordinator holds little: the bar adds up its workers' memory."""
+    bar = Progress(True)
+    bar.next_report = 0.0
+    bar.tick(1_000, 3, (os.getpid(), os.getpid()))
+    shown = int(capsys.readouterr().err.split("MiB")[0].split()[-1].replace(",", ""))
+    assert abs(shown - 2 * resident_bytes() / 2**20) < 0.1 * resident_bytes() / 2**20
+    assert resident_bytes(2**22 + 12345) == 0  # no such process
