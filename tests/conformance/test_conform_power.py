@@ -39,7 +39,10 @@ def power_run(tmp_path: Path, broker_flush: str, cycles: int = 3) -> RunResult:
 
 @pytest.mark.slow
 def test_async_flush_loses_acknowledged_messages_and_the_weaker_preset_explains_it(tmp_path: Path) -> None:
-    assert_lost_and_explained_by(power_run(tmp_path, ASYNC_FLUSH), "flushDiskType", ASYNC_FLUSH)
+    """A cut loses acknowledged messages only if the consumer has not read the unflushed tail
+    yet: runs of one cut lost 102-644 messages in 8 of 12 and none in 4 (the consumer was past
+    the rewound end). Three cuts all missed once in a CI run; six make that about 0.1%."""
+    assert_lost_and_explained_by(power_run(tmp_path, ASYNC_FLUSH, cycles=6), "flushDiskType", ASYNC_FLUSH)
 
 
 @pytest.mark.slow
