@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 
 from noloss.conformance.history import History
-from noloss.conformance.targets.base import Delivery, Outcome, SendOutcome, Target, TargetConsumer, TargetProducer
+from noloss.conformance.targets.base import ConsumerKilled, Delivery, Outcome, SendOutcome, Target, TargetConsumer, TargetProducer
 from noloss.spec.config import Config
 
 BODY_PREFIX = b"noloss-"
@@ -130,8 +130,9 @@ class Workload:
     def _business_step(self, generation: int, delivery: Delivery) -> bool:
         """Process the message (remember it) and log its delivery and result together, as
         the spec's consumer takes them in one step; always a success. A consumer that has
-        crashed logs nothing more (its `generation` is over). The step takes `process_s`:
-        a consumer slower than its producers lags behind them, as a real application can."""
+        crashed (its `generation` is over) logs nothing more and raises `ConsumerKilled`,
+        so its commit never happens. The step takes `process_s`: a consumer slower than its
+        producers lags behind them, as a real application can."""
         if self.spec.process_s:
             time.sleep(self.spec.process_s)
         message = message_of(delivery.body)
@@ -139,7 +140,9 @@ class Workload:
         if message is None:
             deliver["body"] = delivery.body.decode(errors="replace")
         consume = {"msg": deliver["msg"], "result": "CONSUME_SUCCESS"}
-        if self.history.log_if(lambda: generation == self._generation, ("deliver", deliver), ("consume", consume)) and message is not None:
+        if not self.history.log_if(lambda: generation == self._generation, ("deliver", deliver), ("consume", consume)):
+            raise ConsumerKilled
+        if message is not None:
             with self._lock:
                 self.processed.add(message)
                 self._last_delivery = time.monotonic()
@@ -151,7 +154,9 @@ class Workload:
         self.consumer.start()
 
     def crash_consumer(self) -> None:
-        """The consumer process dies: logged first, so nothing it does afterwards shows."""
+        """The consumer process dies: logged first, so nothing it does afterwards shows, and
+        a business step still running on its thread raises `ConsumerKilled` rather than
+        have its message committed."""
         assert self.consumer is not None
         consumer, self.consumer = self.consumer, None
 

@@ -15,7 +15,9 @@ broker (Redis Streams, NATS JetStream, RabbitMQ, ...) is one module implementing
   numbers attempts as the spec does.
 - `TargetConsumer`: pulls, hands each message to the harness's business step (`Handler`)
   and commits after it returns, as the target's own consumer does; `crash` drops it
-  without committing what it has in hand.
+  without committing what it has in hand. A handler called after its consumer's crash is
+  logged raises `ConsumerKilled` instead of returning, and the consumer lets it end its
+  loop: nothing the dead process would have done after that point happens.
 
 Names: "acknowledged" is the producer's word (the application believes the message is
 stored), "commit" the consumer's (its offset moves past a message), "processed" the
@@ -64,7 +66,20 @@ class Delivery:
 
 
 Handler = Callable[[Delivery], bool]
-"""The business step: True when it succeeded (commit), False to have the message redelivered."""
+"""The business step: True when it succeeded (commit), False to have the message redelivered.
+It raises `ConsumerKilled` when its consumer has been crashed."""
+
+
+class ConsumerKilled(BaseException):
+    """Raised by the business step of a consumer whose crash the history already shows.
+
+    The harness logs a consumer crash and then stops the consumer's thread, which takes a
+    moment; a step running in between must not return, or the consumer would commit a
+    message the history says it never processed, and the restarted one would skip it (an
+    acknowledged message counted lost: the harness's own fault, not the broker's). Raised
+    instead, it ends the consumer's loop before the commit, as the process's death would.
+    A BaseException, so that a client's `except Exception` around its listener does not
+    take it for RECONSUME_LATER and send the message back."""
 
 Route = Callable[[str, str], str]
 """(link, HOST:PORT to dial) -> the HOST:PORT to dial instead. Links are named

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from noloss.conformance.targets.base import FaultUnavailable, Route, Target, TargetConsumer, direct
+from noloss.conformance.targets.base import ConsumerKilled, FaultUnavailable, Route, Target, TargetConsumer, direct
 
 
 def missing_binary(*names: str) -> str | None:
@@ -253,15 +253,22 @@ class OneNodeTarget(Target):
 
 class ThreadedConsumer(TargetConsumer):
     """A consumer whose loop (`_run`) runs on a thread of its own until `_stopping`; after
-    `crash` (`_crashed` set) the loop must commit nothing more."""
+    `crash` (`_crashed` set) the loop must commit nothing more. A `ConsumerKilled` from the
+    handler ends the loop where it is: the loop lets it through and the thread ends quietly."""
 
     def __init__(self, name: str) -> None:
         self._stopping = threading.Event()
         self._crashed = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread = threading.Thread(target=self._run_until_killed, name=name, daemon=True)
 
     def _run(self) -> None:
         raise NotImplementedError
+
+    def _run_until_killed(self) -> None:
+        try:
+            self._run()
+        except ConsumerKilled:
+            pass  # the harness crashed this consumer mid-step: it ends there, as the process did
 
     def start(self) -> None:
         self._thread.start()
