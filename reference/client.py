@@ -15,8 +15,9 @@ was not met" — is handed back to the application, never retried here. A refusa
 Consumer: pulls from the master, from the slave while the master is unreachable; hands
 each message to the handler; CONSUME_SUCCESS or RECONSUME_LATER (an exception counts as
 the latter; a BaseException that is no Exception, as a process's death, ends that topic's
-loop with the message neither committed nor sent back). A failed message is sent back to the master (it lands in %RETRY%group, or
-%DLQ%group after `max_reconsume_times`); when that fails too it is retried locally. The
+loop with the message neither committed nor sent back). A failed message is sent back to
+the master (it lands in %RETRY%group, or %DLQ%group after `max_reconsume_times`); when
+that fails too it is retried locally. The
 committed offset is the smallest offset still in flight; it is sent to the broker every
 `persist_offset_interval_ms` and on shutdown.
 """
