@@ -26,18 +26,18 @@ from pathlib import Path
 
 from noloss.conformance.evidence import SPEC_FAULT, counterexample, excerpt, violated, witness
 from noloss.conformance.history import read_history
-from noloss.conformance.net import proxies
+from noloss.conformance.inject.net import proxies
 from noloss.conformance.report import verdict
 from noloss.conformance.run import RunResult, RunSpec, TargetFactory, run
 from noloss.conformance.targets import nats_cluster, nats_jetstream, rabbitmq, redis_streams
-from noloss.spec.config import Config, preset
+from noloss.spec.rocketmq.config import Config, preset
 
 REPO = Path(__file__).resolve().parent.parent
 PAGE = REPO / "docs" / "brokers.md"
 EXCERPTS = REPO / "docs" / "broker-histories"
 COUNTEREXAMPLES = REPO / "docs" / "counterexamples"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-SOURCES = ("benchmarks/broker_results.py", "conformance/ports.py", "conformance/targets/base.py", "conformance/targets/nodes.py", "conformance/targets/redis_streams.py", "conformance/targets/nats_client.py", "conformance/targets/nats_jetstream.py", "conformance/targets/nats_cluster.py", "conformance/targets/nats_state.py", "conformance/targets/rabbitmq.py")
+SOURCES = ("benchmarks/broker_results.py", "conformance/inject/ports.py", "conformance/targets/base.py", "conformance/targets/nodes.py", "conformance/targets/redis_streams.py", "conformance/targets/nats_client.py", "conformance/targets/nats_jetstream.py", "conformance/targets/nats_cluster.py", "conformance/targets/nats_state.py", "conformance/targets/rabbitmq.py")
 NET_FAULTS = ("net-drop", "net-dup")
 REDIS_FAULTS = ("kill", "power-loss", "slave-kill", "slave-power-loss", "both-power-loss", "consumer-crash", "disk-loss", *NET_FAULTS, "failover")
 ONE_NODE_FAULTS = ("kill", "power-loss", "consumer-crash", *NET_FAULTS)

@@ -39,9 +39,9 @@ from benchmarks.spec_only import spec_only  # noqa: E402
 from noloss.model_check.explore import explore  # noqa: E402
 from noloss.model_check.matrix import run_matrix  # noqa: E402
 from noloss.model_check.scenarios import DEFAULT_SCENARIOS  # noqa: E402
-from noloss.spec.config import PRESETS, preset  # noqa: E402
-from noloss.spec.faults import FAULT_KINDS, FaultModel  # noqa: E402
-from noloss.spec.model import Model  # noqa: E402
+from noloss.spec.rocketmq.config import PRESETS, preset  # noqa: E402
+from noloss.spec.rocketmq.faults import FAULT_KINDS, FaultModel  # noqa: E402
+from noloss.spec.rocketmq.model import Model  # noqa: E402
 
 PRESET = "strict"
 FAULT_BOUND = {"any-1": 1, "any-2": 2}

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from noloss.conformance.targets import nats_cluster, nats_jetstream, rabbitmq
 from noloss.conformance.targets.base import Target
-from noloss.spec.config import preset
+from noloss.spec.rocketmq.config import preset
 
 
 def _start_time(target: Target) -> float:

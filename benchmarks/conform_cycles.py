@@ -25,11 +25,11 @@ from pathlib import Path
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from noloss.conformance.faults import DISK_LOSS_NODE, parse_faults  # noqa: E402
-from noloss.conformance.net import proxies  # noqa: E402
+from noloss.conformance.inject.net import proxies  # noqa: E402
 from noloss.conformance.report import verdict  # noqa: E402
 from noloss.conformance.run import RunSpec, run  # noqa: E402
 from noloss.conformance.targets import reference  # noqa: E402
-from noloss.spec.config import preset  # noqa: E402
+from noloss.spec.rocketmq.config import preset  # noqa: E402
 
 
 def main() -> int:

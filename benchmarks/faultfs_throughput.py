@@ -205,7 +205,7 @@ def _measure_library(module: str, environment: dict[str, str], real_fsync: bool,
 
 
 def _measure_power_loss_fs(count: int) -> tuple[float, float]:
-    from noloss.conformance.faultfs import PowerLossFS
+    from noloss.conformance.inject.faultfs import PowerLossFS
 
     with tempfile.TemporaryDirectory() as scratch, PowerLossFS(Path(scratch) / "disk", Path(scratch) / "mnt") as fs:
         return (appends_per_second(fs.mountpoint, count, True),
@@ -236,7 +236,7 @@ def main() -> None:
     args = parser.parse_args()
     load_before = _uptime()
 
-    from noloss.conformance.faultfs import unavailable_reason
+    from noloss.conformance.inject.faultfs import unavailable_reason
 
     targets: dict[str, Callable[[], tuple[float, float]]] = {
         "disk (no FUSE)": lambda: _measure_disk(args.appends),

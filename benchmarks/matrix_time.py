@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.machine import cpu_seconds, uptime  # noqa: E402
 from noloss.model_check.matrix import run_matrix  # noqa: E402
 from noloss.model_check.scenarios import DEFAULT_SCENARIOS  # noqa: E402
-from noloss.spec.config import PRESETS  # noqa: E402
+from noloss.spec.rocketmq.config import PRESETS  # noqa: E402
 
 
 def main() -> int:

@@ -34,7 +34,7 @@ from noloss.conformance.run import RunSpec, run
 from noloss.conformance.targets import nats_cluster
 from noloss.conformance.targets.nats_client import STREAM, SUBJECT, connect
 from noloss.conformance.workload import GROUP
-from noloss.spec.config import preset
+from noloss.spec.rocketmq.config import preset
 
 CLAIMED = "async-flush-sync-master"
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from noloss.conformance.netproxy import FaultyProxy  # noqa: E402
-from noloss.conformance.netproxy_process import ProxyProcess  # noqa: E402
+from noloss.conformance.inject.netproxy import FaultyProxy  # noqa: E402
+from noloss.conformance.inject.netproxy_process import ProxyProcess  # noqa: E402
 
 MESSAGE = b"m" * 100
 

@@ -44,8 +44,8 @@ def spec_only_bfs(preset_name: str, scenario_name: str) -> int:
     """Distinct states of benchmarks/spec_only.py's BFS on one model."""
     from benchmarks.spec_only import spec_only
     from noloss.model_check.scenarios import scenario
-    from noloss.spec.config import preset
-    from noloss.spec.model import Model
+    from noloss.spec.rocketmq.config import preset
+    from noloss.spec.rocketmq.model import Model
 
     return spec_only(Model(preset(preset_name), scenario(scenario_name)))[0]
 
@@ -81,8 +81,8 @@ def explored(preset_name: str, scenario_name: str, objects: bool) -> int:
     from noloss.model_check import explore as explore_module
     from noloss.model_check.codec import Codec
     from noloss.model_check.scenarios import scenario
-    from noloss.spec.config import preset
-    from noloss.spec.model import Model
+    from noloss.spec.rocketmq.config import preset
+    from noloss.spec.rocketmq.model import Model
 
     model = Model(preset(preset_name), scenario(scenario_name))
     if not objects:

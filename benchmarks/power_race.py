@@ -36,7 +36,7 @@ from noloss.cli.errors import UsageError  # noqa: E402
 from noloss.conformance.report import first_unexplained, verdict  # noqa: E402
 from noloss.conformance.run import RunResult, RunSpec, run  # noqa: E402
 from noloss.conformance.targets import reference  # noqa: E402
-from noloss.spec.config import ConfigError  # noqa: E402
+from noloss.spec.rocketmq.config import ConfigError  # noqa: E402
 
 
 def main() -> int:

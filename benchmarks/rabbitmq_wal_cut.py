@@ -26,7 +26,7 @@ import pika
 import pika.exceptions
 
 from noloss.conformance.targets import rabbitmq
-from noloss.spec.config import preset
+from noloss.spec.rocketmq.config import preset
 
 ELECTION_TIMEOUT_S = 60.0
 

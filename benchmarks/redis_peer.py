@@ -21,7 +21,7 @@ from contextlib import contextmanager
 
 import redis.asyncio
 
-from noloss.conformance.ports import free_port
+from noloss.conformance.inject.ports import free_port
 
 STREAM = "TopicTest"
 

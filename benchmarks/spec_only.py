@@ -8,7 +8,7 @@ the latter also runs it under PyPy, so it imports only the spec and the checker)
 from __future__ import annotations
 
 from noloss.model_check.kinds import ALWAYS, SOMETIMES
-from noloss.spec.model import Model
+from noloss.spec.rocketmq.model import Model
 
 
 def spec_only(model: Model) -> tuple[int, int]:

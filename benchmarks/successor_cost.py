@@ -38,11 +38,11 @@ from noloss.model_check.codec import codec_for  # noqa: E402
 from noloss.model_check.explore import explore  # noqa: E402
 from noloss.model_check.scenarios import scenario  # noqa: E402
 from noloss.model_check.store import ExactStore  # noqa: E402
-from noloss.spec.config import preset  # noqa: E402
-import noloss.spec.model as model_module  # noqa: E402
-from noloss.spec.actions import Action  # noqa: E402
-from noloss.spec.model import Model  # noqa: E402
-from noloss.spec.state import State  # noqa: E402
+from noloss.spec.rocketmq.config import preset  # noqa: E402
+import noloss.spec.rocketmq.model as model_module  # noqa: E402
+from noloss.spec.rocketmq.actions import Action  # noqa: E402
+from noloss.spec.rocketmq.model import Model  # noqa: E402
+from noloss.spec.rocketmq.state import State  # noqa: E402
 
 
 def cpu_of(work: Callable[[], object]) -> float:

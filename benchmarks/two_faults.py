@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.machine import uptime  # noqa: E402
 from noloss.model_check.check import VIOLATED, check  # noqa: E402
-from noloss.spec.config import PRESETS, preset  # noqa: E402
-from noloss.spec.faults import FAULT_KINDS, FaultModel  # noqa: E402
+from noloss.spec.rocketmq.config import PRESETS, preset  # noqa: E402
+from noloss.spec.rocketmq.faults import FAULT_KINDS, FaultModel  # noqa: E402
 
 
 def measure(name: str, max_faults: int, progress: bool) -> dict[str, Any]:

@@ -52,7 +52,7 @@ DISK_LOSS_NODE = {"disk-loss": "slave", "master-disk-loss": "master"}
 
 
 class NetFaults(Protocol):
-    """The TCP proxy on every link of the target (conformance/net.py)."""
+    """The TCP proxy on every link of the target (conformance/inject/net.py)."""
 
     def inject(self, kind: str) -> None:
         """`drop` or `dup` once, on a link the proxy picks."""

@@ -11,7 +11,7 @@ but never sent, *recovered* when sent without an acknowledgement and processed a
 one after another; a run sends thousands from concurrent producers. So the history is
 projected onto each message m: m's own events (renumbered to message 0) and every fault
 and restart, and that projection must be a behaviour of the claimed configuration with one
-message (conformance/trace_check.py), and must *end* as one: after the final drain, some
+message (conformance/rocketmq/trace_check.py), and must *end* as one: after the final drain, some
 state the spec can be in leaves m processed or not deliverable — a message the spec would
 still deliver but the target never did is a violation (`_drained`).
 
@@ -59,12 +59,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from noloss.conformance.trace_check import Event, TraceError, event_of, explain, silent_closure, trace_models
+from noloss.conformance.rocketmq.trace_check import Event, TraceError, event_of, explain, silent_closure, trace_models
 from noloss.conformance.workload import Resend
-from noloss.spec.config import PRESETS, Config
-from noloss.spec.faults import FAULT_KINDS, FaultModel
-from noloss.spec.model import Model
-from noloss.spec.properties import reachable
+from noloss.spec.rocketmq.config import PRESETS, Config
+from noloss.spec.rocketmq.faults import FAULT_KINDS, FaultModel
+from noloss.spec.rocketmq.model import Model
+from noloss.spec.rocketmq.properties import reachable
 
 WILDCARD = -1
 """The offset of a projected `deliver`: matches the spec's at any position."""

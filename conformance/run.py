@@ -21,7 +21,7 @@ from noloss.conformance.history import History, read_history
 from noloss.conformance.judge import Counts, Judgement, count, judge
 from noloss.conformance.targets.base import FaultUnavailable, Route, Target
 from noloss.conformance.workload import GROUP, Resend, Workload, WorkloadSpec, message_of
-from noloss.spec.config import Config
+from noloss.spec.rocketmq.config import Config
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +76,7 @@ def run(spec: RunSpec, label: str, make_target: TargetFactory, directory: Path, 
     route: Route = lambda link, address: address
     if any(kind in NET_FAULTS for kind in spec.faults) or spec.replication_delay_s:
         if make_net is None:
-            return RunResult(label, None, None, None, "network faults and a slow replication link need the TCP proxy (conformance/netproxy.py)")
+            return RunResult(label, None, None, None, "network faults and a slow replication link need the TCP proxy (conformance/inject/netproxy.py)")
         route, net, close_net = make_net()
     target = make_target(directory / "nodes", any(kind in POWER_FAULTS for kind in spec.faults))
     if "failover" in spec.faults and not target.promotes:

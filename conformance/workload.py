@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from noloss.conformance.history import History
 from noloss.conformance.targets.base import ConsumerKilled, Delivery, Outcome, SendOutcome, Target, TargetConsumer, TargetProducer
-from noloss.spec.config import Config
+from noloss.spec.rocketmq.config import Config
 
 BODY_PREFIX = b"noloss-"
 GROUP = "noloss-conform"

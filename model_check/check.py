@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from noloss.model_check.explore import Exploration, Stats, explore
 from noloss.model_check.liveness import find_lasso
 from noloss.model_check.partition import PartitionedExploration, explore_partitioned
-from noloss.spec.actions import Action
-from noloss.spec.faults import FaultModel
-from noloss.spec.config import Config
-from noloss.spec.model import Model
+from noloss.spec.rocketmq.actions import Action
+from noloss.spec.rocketmq.faults import FaultModel
+from noloss.spec.rocketmq.config import Config
+from noloss.spec.rocketmq.model import Model
 from noloss.model_check.kinds import ALWAYS, EVENTUALLY, SOMETIMES
-from noloss.spec.state import State
+from noloss.spec.rocketmq.state import State
 
 HOLDS = "holds"
 VIOLATED = "VIOLATED"
@@ -158,7 +158,7 @@ def check(
     likely a collision hid one); counterexamples are replayed through the spec all the same.
     With `workers` > 1 the states are shared among that many processes (model_check.partition):
     no bounds, no fingerprints, and no liveness property may be selected (ValueError).
-    `reduce=False` explores the model without its reductions (spec/reductions.py).
+    `reduce=False` explores the model without its reductions (spec/rocketmq/reductions.py).
     """
     model = Model(config, faults, reduce)
     liveness = any(p.kind == EVENTUALLY and (only is None or p.name in only) for p in model.properties())

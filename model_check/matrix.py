@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from noloss.model_check.check import CheckResult, check
 from noloss.model_check.progress import wanted
 from noloss.model_check.scenarios import scenario
-from noloss.spec.config import Config, preset
+from noloss.spec.rocketmq.config import Config, preset
 
 # The columns a reader of the matrix looks at, in order.
 COLUMNS: tuple[str, ...] = (

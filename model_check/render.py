@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from noloss.model_check.check import HOLDS, INCOMPLETE, CheckResult, Step, Verdict
-from noloss.model_check.describe import changes, fields
-from noloss.spec.actions import Action, Reply, arg_of
-from noloss.spec.faults import FAULT_KINDS
-from noloss.spec.properties import acked_messages, lost_messages, unreached_messages
-from noloss.spec.model import Model
-from noloss.spec.state import STATUS_NAMES, State
+from noloss.spec.rocketmq.describe import changes, fields
+from noloss.spec.rocketmq.actions import Action, Reply, arg_of
+from noloss.spec.rocketmq.faults import FAULT_KINDS
+from noloss.spec.rocketmq.properties import acked_messages, lost_messages, unreached_messages
+from noloss.spec.rocketmq.model import Model
+from noloss.spec.rocketmq.state import STATUS_NAMES, State
 
 
 def _message(action: Action) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from noloss.spec.faults import FAULT_INDEX, FAULT_KINDS, FaultModel, FaultSpecError
+from noloss.spec.rocketmq.faults import FAULT_INDEX, FAULT_KINDS, FaultModel, FaultSpecError
 
 # The matrix's default columns of faults: nothing, then each single fault on its own.
 DEFAULT_SCENARIOS: tuple[str, ...] = ("none",) + FAULT_KINDS

@@ -20,7 +20,7 @@ from enum import StrEnum
 from noloss.reference import log
 from noloss.reference import messages as m
 from noloss.reference.index import ConsumeQueues
-from noloss.spec.versions import RELEASES, Release, canonical_version
+from noloss.spec.rocketmq.versions import RELEASES, Release, canonical_version
 
 OFFSETS_FILE = "consumerOffset.json"
 MAX_PULL_COUNT = 1024
@@ -64,7 +64,7 @@ class NodeConfig:
     ha_heartbeat_ms: int = 1000
     max_body_bytes: int = 4 * 1024 * 1024
     rocketmq_version: str = "4.9.7"
-    """The release whose behaviour the node follows where releases differ (spec/versions.py)."""
+    """The release whose behaviour the node follows where releases differ (spec/rocketmq/versions.py)."""
     in_sync_replicas: int = 1
     """inSyncReplicas (5.x): a SYNC_MASTER waits for a slave only when this is 2 or more."""
     read_uncommitted: bool = False

@@ -1,6 +1,6 @@
 """Named cluster settings, in RocketMQ's terms: the presets `noloss cluster` accepts.
 
-They are the spec's presets (spec/config.py), every one of them, read for their broker
+They are the spec's presets (spec/rocketmq/config.py), every one of them, read for their broker
 half: the master's brokerRole and flushDiskType, the slave's flushDiskType, and the knobs
 that select a release's behaviour (rocketmqVersion, inSyncReplicas, readUnCommitted,
 slaveReadEnable, haTrustSlaveOffset).
@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from noloss.reference.core import FlushType, NodeConfig, Role
-from noloss.spec.config import PRESETS as SPEC_PRESETS
-from noloss.spec.config import Config
+from noloss.spec.rocketmq.config import PRESETS as SPEC_PRESETS
+from noloss.spec.rocketmq.config import Config
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
 """A deterministic simulation of a master/slave pair: the cores over SimStorage with an
-in-memory network, for tests and the model-based lockstep (noloss.conformance.world).
+in-memory network, for tests and the model-based lockstep (noloss.conformance.rocketmq.world).
 
 Who does what: `SimNode` plays the shell of one node exactly as server.py does (apply
 Ready in its documented order, then advance), except that an fsync only finishes when

@@ -9,11 +9,11 @@ import pytest
 from noloss.model_check.check import check
 from noloss.model_check.explore import explore
 from noloss.model_check.render import steps_json
-from noloss.spec.actions import Action, Attempt, PacketRef, Position, Queue, QueueOffset, Reply
-from noloss.spec.config import preset
-from noloss.spec.faults import FaultModel
-from noloss.spec.model import Model
-from noloss.spec.state import FLUSH_DISK_TIMEOUT, MAIN, REPLY, REQUEST, RETRY, SEND_OK
+from noloss.spec.rocketmq.actions import Action, Attempt, PacketRef, Position, Queue, QueueOffset, Reply
+from noloss.spec.rocketmq.config import preset
+from noloss.spec.rocketmq.faults import FaultModel
+from noloss.spec.rocketmq.model import Model
+from noloss.spec.rocketmq.state import FLUSH_DISK_TIMEOUT, MAIN, REPLY, REQUEST, RETRY, SEND_OK
 
 
 def test_each_argument_prints_as_reports_print_it() -> None:

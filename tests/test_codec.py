@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from noloss.model_check.codec import codec_for, components, stable_hash
-from noloss.spec.state import State
+from noloss.spec.rocketmq.state import State
 
 SLOW_DATA = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from noloss.model_check.matrix import run_matrix
-from noloss.model_check.matrix_render import to_markdown, write_out
+from noloss.cli.matrix_render import to_markdown, write_out
 from noloss.model_check.scenarios import DEFAULT_SCENARIOS
-from noloss.spec.config import PRESETS
+from noloss.spec.rocketmq.config import PRESETS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -35,19 +35,19 @@ def test_docs_matrix_is_not_stale(tmp_path: Path) -> None:
 
 def test_a_knob_moves_the_matrix_verdict(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Verdicts come from exploration: the same preset name with one knob changed flips its cell."""
-    import noloss.spec.config
+    import noloss.spec.rocketmq.config
 
     cell = lambda: run_matrix(["probe"], ["net-drop"], jobs=1).cells[0]  # noqa: E731
     status = lambda c: next(v.status for v in c.result.verdicts if v.name == "NoAckedLoss")  # noqa: E731
-    monkeypatch.setitem(noloss.spec.config.PRESETS, "probe", PRESETS["oneway"])
+    monkeypatch.setitem(noloss.spec.rocketmq.config.PRESETS, "probe", PRESETS["oneway"])
     assert status(cell()) == "VIOLATED"
-    monkeypatch.setitem(noloss.spec.config.PRESETS, "probe", PRESETS["oneway"].with_settings({"sendMode": "sync"}))
+    monkeypatch.setitem(noloss.spec.rocketmq.config.PRESETS, "probe", PRESETS["oneway"].with_settings({"sendMode": "sync"}))
     assert status(cell()) == "holds"
 
 
 @pytest.mark.slow
 def test_docs_findings_is_not_stale() -> None:
     """docs/findings.md is the checker's findings page; regenerate with `python -m noloss.cli.docs_gen`."""
-    from noloss.model_check.findings import findings_markdown
+    from noloss.spec.rocketmq.findings import findings_markdown
 
     assert (DOCS / "findings.md").read_text() == findings_markdown()

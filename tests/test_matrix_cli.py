@@ -10,7 +10,7 @@ import pytest
 
 from noloss.cli import main
 from tests.cli_run import run
-from noloss.model_check.matrix_render import LABELS, WIDTH
+from noloss.cli.matrix_render import LABELS, WIDTH
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

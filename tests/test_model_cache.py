@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 
 from noloss.model_check.explore import explore
-from noloss.spec.config import preset
-from noloss.spec.faults import FAULT_KINDS, FaultModel
-from noloss.spec.model import Model
+from noloss.spec.rocketmq.config import preset
+from noloss.spec.rocketmq.faults import FAULT_KINDS, FaultModel
+from noloss.spec.rocketmq.model import Model
 from tests.tiers import tiered
 
 # (preset, settings): the guards' branches (oneway, commitBeforeProcess, a failing consumer,

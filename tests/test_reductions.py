@@ -14,11 +14,11 @@ from __future__ import annotations
 import pytest
 
 from noloss.model_check.check import check
-from noloss.spec.actions import Action, Attempt, QueueOffset
-from noloss.spec.config import preset
-from noloss.spec.faults import FAULT_KINDS, FaultModel
-from noloss.spec.model import Model
-from noloss.spec.state import MAIN
+from noloss.spec.rocketmq.actions import Action, Attempt, QueueOffset
+from noloss.spec.rocketmq.config import preset
+from noloss.spec.rocketmq.faults import FAULT_KINDS, FaultModel
+from noloss.spec.rocketmq.model import Model
+from noloss.spec.rocketmq.state import MAIN
 
 NONE = "none"
 THREE_FAULTS = ("master-crash", "consumer-crash", "master-power-loss")

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from noloss.cli import main
-from noloss.spec.config import Config
-from noloss.cli.rocketmq_conf import (
+from noloss.cli.rocketmq_files import read_file
+from noloss.spec.rocketmq.config import Config
+from noloss.spec.rocketmq.conf_files import (
     ASSUMED,
     BROKER,
     CHECKED,
@@ -23,7 +24,6 @@ from noloss.cli.rocketmq_conf import (
     Line,
     interpret,
     parse_properties,
-    read_file,
     review,
 )
 

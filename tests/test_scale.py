@@ -10,9 +10,9 @@ from noloss.model_check.explore import explore
 from noloss.model_check.partition import explore_partitioned
 from noloss.model_check.progress import Progress, levels_left, resident_bytes, wanted
 from noloss.model_check.store import ExactStore, FingerprintStore
-from noloss.spec.config import preset
-from noloss.spec.faults import FaultModel
-from noloss.spec.model import Model
+from noloss.spec.rocketmq.config import preset
+from noloss.spec.rocketmq.faults import FaultModel
+from noloss.spec.rocketmq.model import Model
 from tests.toys import SmallGraph
 
 SMALL = (preset("strict").with_settings({"messages": "1"}), FaultModel.of(["master-crash"], 1))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from noloss.model_check import shell_words
+from noloss.cli import shell_words
 from tests.cli_run import run
 
 SHELLS = ("sh", "bash", "zsh")

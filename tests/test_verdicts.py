@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 
 from noloss.model_check.check import HOLDS, VIOLATED, CheckResult, check, replay
-from noloss.spec.config import PRESETS, preset
-from noloss.spec.faults import FAULT_KINDS, FaultModel
-from noloss.spec.model import Model
-from noloss.spec.properties import lost_messages
+from noloss.spec.rocketmq.config import PRESETS, preset
+from noloss.spec.rocketmq.faults import FAULT_KINDS, FaultModel
+from noloss.spec.rocketmq.model import Model
+from noloss.spec.rocketmq.properties import lost_messages
 from tests.tiers import tiered
 
 
@@ -190,7 +190,7 @@ def test_state_counts(name: str) -> None:
 
 def test_replay_rejects_a_step_the_spec_does_not_allow() -> None:
     from noloss.model_check.check import ReplayError, Step
-    from noloss.spec.actions import Action
+    from noloss.spec.rocketmq.actions import Action
 
     result = run("rocketmq-default", "master-power-loss")
     verdict = next(v for v in result.verdicts if v.name == "NoAckedLoss")

@@ -10,11 +10,11 @@ import pytest
 
 from noloss.model_check.check import HOLDS, VIOLATED, CheckResult, check
 from noloss.model_check.scenarios import scenario
-from noloss.spec.actions import Action, Attempt, PacketRef, Position, Queue, QueueOffset, Reply
-from noloss.spec.config import Config, ConfigError, preset
-from noloss.spec.faults import FaultModel
-from noloss.spec.model import Model
-from noloss.spec.state import FLUSH_SLAVE_TIMEOUT, MAIN, REPLY, REQUEST, SEND_OK, SLAVE_NOT_AVAILABLE, WAITING, Packet, State
+from noloss.spec.rocketmq.actions import Action, Attempt, PacketRef, Position, Queue, QueueOffset, Reply
+from noloss.spec.rocketmq.config import Config, ConfigError, preset
+from noloss.spec.rocketmq.faults import FaultModel
+from noloss.spec.rocketmq.model import Model
+from noloss.spec.rocketmq.state import FLUSH_SLAVE_TIMEOUT, MAIN, REPLY, REQUEST, SEND_OK, SLAVE_NOT_AVAILABLE, WAITING, Packet, State
 from tests.test_verdicts import counterexample, status
 from tests.tiers import tiered
 
@@ -138,7 +138,7 @@ def test_a_restarted_master_answers_slave_not_available_until_the_slave_reconnec
 
 
 def test_where_no_send_waits_for_the_slave_it_reconnects_at_once() -> None:
-    """The reconnect is silent (spec/reductions.py) unless a held send can see it."""
+    """The reconnect is silent (spec/rocketmq/reductions.py) unless a held send can see it."""
     faults = FaultModel.of(["master-crash"], 1)
     steps = [Action("master", "crash", None), Action("master", "restart", None)]
     assert take(preset("sync-flush-async-master"), faults, steps).slave_linked

@@ -6,7 +6,7 @@ broker (Redis Streams, NATS JetStream, RabbitMQ, ...) is one module implementing
 
 - `Target`: the nodes. Each node is started and stopped as a real process; the harness
   asks for a graceful stop, a SIGKILL, a power cut (the node's data directory sits on the
-  power-loss filesystem, conformance/faultfs.py), a restart on the same data directory,
+  power-loss filesystem, conformance/inject/faultfs.py), a restart on the same data directory,
   a wipe of that directory (disk loss), and, where the broker has one, a failover (the
   slave promoted to master: a fault outside the spec, judged by the counts alone).
 - `TargetProducer`: `send(body)` with the target's own statuses mapped onto the spec's

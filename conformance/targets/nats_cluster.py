@@ -34,10 +34,10 @@ from noloss.conformance.targets.base import FaultUnavailable, Handler, Route, Ta
 from noloss.conformance.targets.nats_client import NETWORK_ERRORS, STREAM, connect
 from noloss.conformance.targets.nats_jetstream import NatsConsumer, NatsProducer, create_stream
 from noloss.conformance.targets.nats_state import await_serving, held_bodies
-from noloss.conformance.ports import free_port
+from noloss.conformance.inject.ports import free_port
 from noloss.conformance.targets.nodes import NodeSet, listening, missing_binary, wait_until
 from noloss.conformance.targets.reference import supports
-from noloss.spec.config import SYNC_FLUSH, SYNC_MASTER, Config, ConfigError
+from noloss.spec.rocketmq.config import SYNC_FLUSH, SYNC_MASTER, Config, ConfigError
 
 __all__ = ["factory", "settings_of", "supports"]
 

@@ -30,11 +30,11 @@ from nats.js.api import ConsumerConfig, StorageType
 
 from noloss.conformance.targets.nats_client import NETWORK_ERRORS, STREAM, SUBJECT, connect
 from noloss.conformance.targets.base import SEND_TIMEOUT_S, Delivery, Handler, Outcome, Route, SendOutcome, Target, TargetConsumer, TargetProducer, direct
-from noloss.conformance.ports import free_port
+from noloss.conformance.inject.ports import free_port
 from noloss.conformance.targets.nats_state import await_serving, held_bodies
 from noloss.conformance.targets.nodes import ThreadedConsumer, OneNodeTarget, listening, missing_binary, wait_until
 from noloss.conformance.targets.reference import supports
-from noloss.spec.config import SYNC_FLUSH, SYNC_MASTER, Config, ConfigError
+from noloss.spec.rocketmq.config import SYNC_FLUSH, SYNC_MASTER, Config, ConfigError
 
 ACK_WAIT_S = 2.0
 

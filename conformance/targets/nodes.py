@@ -1,6 +1,6 @@
 """What the real-broker targets (Redis, NATS, RabbitMQ) share: their nodes as child
 processes on free loopback ports, each with its own data directory, optionally mounted on
-the power-loss filesystem (conformance/faultfs.py).
+the power-loss filesystem (conformance/inject/faultfs.py).
 
 A node is a command line and a data directory. `NodeSet` starts, kills, power-cuts,
 restarts and wipes nodes by name, the same way for every broker; the broker's module says
@@ -98,9 +98,9 @@ class NodeSet:
         if not self._want_power_loss:
             return
         try:
-            faultfs: Any = importlib.import_module("noloss.conformance.faultfs")
+            faultfs: Any = importlib.import_module("noloss.conformance.inject.faultfs")
         except ModuleNotFoundError:
-            raise FaultUnavailable("power loss unavailable: the power-loss filesystem (conformance/faultfs.py) is not installed") from None
+            raise FaultUnavailable("power loss unavailable: the power-loss filesystem (conformance/inject/faultfs.py) is not installed") from None
         reason = faultfs.unavailable_reason()
         if reason is not None:
             raise FaultUnavailable(f"power loss unavailable: {reason}")

@@ -33,10 +33,10 @@ import pika.exceptions
 from pika.adapters.utils.connection_workflow import AMQPConnectorException
 
 from noloss.conformance.targets.base import SEND_TIMEOUT_S, Delivery, Handler, Outcome, Route, SendOutcome, Target, TargetConsumer, TargetProducer, direct
-from noloss.conformance.ports import free_port
+from noloss.conformance.inject.ports import free_port
 from noloss.conformance.targets.nodes import ThreadedConsumer, OneNodeTarget, listening, wait_until
 from noloss.conformance.targets.reference import supports
-from noloss.spec.config import SYNC_FLUSH, SYNC_MASTER, Config, ConfigError
+from noloss.spec.rocketmq.config import SYNC_FLUSH, SYNC_MASTER, Config, ConfigError
 
 QUEUE = "noloss"
 RA_NAME = b"%2F_" + QUEUE.encode()  # the quorum queue's Raft cluster name: vhost "/" escaped, then the queue

@@ -10,7 +10,7 @@ from noloss.conformance.targets.base import Target
 from noloss.conformance.targets.rabbitmq import NODES, settings_of
 from noloss.conformance.targets.reference import supports
 from noloss.conformance.targets.rabbitmq import factory as queue_factory
-from noloss.spec.config import Config
+from noloss.spec.rocketmq.config import Config
 
 __all__ = ["NODES", "factory", "settings_of", "supports"]
 

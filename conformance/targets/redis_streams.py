@@ -41,10 +41,10 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from noloss.conformance.targets.base import SEND_TIMEOUT_S, Delivery, Handler, Outcome, Route, SendOutcome, Target, TargetConsumer, TargetProducer, direct
-from noloss.conformance.ports import free_port
+from noloss.conformance.inject.ports import free_port
 from noloss.conformance.targets.nodes import ThreadedConsumer, NodeSet, missing_binary, wait_until
 from noloss.conformance.targets.reference import supports
-from noloss.spec.config import SYNC_FLUSH, SYNC_MASTER, Config, ConfigError
+from noloss.spec.rocketmq.config import SYNC_FLUSH, SYNC_MASTER, Config, ConfigError
 
 STREAM = "noloss"
 CONSUMER = "noloss-consumer"  # one name: a restarted consumer reads what its predecessor left pending

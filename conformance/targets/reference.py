@@ -18,8 +18,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from noloss.conformance import faultfs
-from noloss.conformance.ports import free_port
+from noloss.conformance.inject import faultfs
+from noloss.conformance.inject.ports import free_port
 from noloss.conformance.targets.base import (
     Delivery,
     FaultUnavailable,
@@ -37,7 +37,7 @@ from noloss.reference.client import AsyncProducer, BrokerError, ConsumeStatus, C
 from noloss.reference.core import Role
 from noloss.reference.launch import BrokerProcess, broker_argv, start_broker
 from noloss.reference.presets import ClusterSettings
-from noloss.spec.config import SYNC_SEND, Config, ConfigError
+from noloss.spec.rocketmq.config import SYNC_SEND, Config, ConfigError
 
 TOPIC = "TopicTest"
 REPLICATING = "replicating from master"  # the slave's log line once it is connected
@@ -155,7 +155,7 @@ class ReferenceTarget(Target):
                 raise FaultUnavailable(f"power loss unavailable: {self._power_loss_reason}")
         settings = self.settings
         options = settings.options()
-        # Ports below the kernel's ephemeral range (conformance/ports.py): a node restarts on the
+        # Ports below the kernel's ephemeral range (conformance/inject/ports.py): a node restarts on the
         # port it had, which a bind to port 0 elsewhere could take while the node is down.
         master_argv = broker_argv(settings.master_role, settings.master_flush, str(self.data_dir("master")), free_port(), extra=options)
         self._launch("master", master_argv)

@@ -15,7 +15,7 @@ import sys
 import time
 from typing import Any
 
-from noloss.model_check import shell_words
+from noloss.cli import shell_words
 from noloss.reference.core import FlushType, NodeConfig, Role
 from noloss.reference.launch import BrokerProcess
 from noloss.reference.presets import PRESETS

@@ -10,9 +10,9 @@ from typing import Any
 
 from noloss.model_check.check import check, property_names
 from noloss.model_check.render import mermaid_diagrams, to_json_data, to_markdown, to_mermaid_all, to_text
-from noloss.spec.config import ConfigError, Config, preset
-from noloss.spec.faults import FaultModel, FaultSpecError, parse_faults
-from noloss.cli.rocketmq_conf import (
+from noloss.spec.rocketmq.config import ConfigError, Config, preset
+from noloss.spec.rocketmq.faults import FaultModel, FaultSpecError, parse_faults
+from noloss.spec.rocketmq.conf_files import (
     BROKER,
     CONSUMER,
     OPTION,
@@ -21,11 +21,10 @@ from noloss.cli.rocketmq_conf import (
     ConfFileError,
     Reading,
     interpret,
-    read_file,
     review,
     summary_data,
-    summary_lines,
 )
+from noloss.cli.rocketmq_files import printable_summary, read_file
 from noloss.cli.errors import UsageError, name_list, non_negative, positive
 from noloss.cli.user_paths import checked_out_dir
 
@@ -77,7 +76,7 @@ class Configured:
     notes: tuple[str, ...]
 
     def header(self) -> list[str]:
-        return [] if self.reading is None else summary_lines(self.reading, self.notes)
+        return [] if self.reading is None else printable_summary(self.reading, self.notes)
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, str]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from noloss.cli.check import add_model_arguments, config_from
 from noloss.cli.errors import EXIT_OK, EXIT_VIOLATED, UsageError, positive
-from noloss.spec.config import Config, preset
+from noloss.spec.rocketmq.config import Config, preset
 
 # --target -> its module in conformance/targets/ (settings_of, supports, factory).
 TARGETS = {"reference": "reference", "redis": "redis_streams", "nats": "nats_jetstream", "nats-r3": "nats_cluster", "rabbitmq": "rabbitmq", "rabbitmq-classic": "rabbitmq_classic"}
@@ -58,10 +58,10 @@ def claimed_name(name: str, config: Config) -> str:
 
 def run_conform(args: argparse.Namespace) -> int:
     from noloss.conformance.faults import parse_faults
-    from noloss.conformance.net import proxies
+    from noloss.conformance.inject.net import proxies
     from noloss.conformance.report import first_unexplained, table
     from noloss.conformance.run import RunResult, RunSpec, run
-    from noloss.spec.config import ConfigError
+    from noloss.spec.rocketmq.config import ConfigError
 
     if args.messages is not None:
         raise UsageError("--messages: conform checks each message on its own; bound the workload with --max-messages")

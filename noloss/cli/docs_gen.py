@@ -4,9 +4,9 @@
 
 docs/matrix.md is exactly `noloss matrix --format markdown` (a test regenerates it and fails
 when the committed file is stale); docs/counterexamples/ holds each distinct violation as
-numbered steps, a Mermaid diagram and a paragraph on what prevents it (model_check/explain.py).
+numbered steps, a Mermaid diagram and a paragraph on what prevents it (spec/rocketmq/explain.py).
 It is `noloss matrix --out docs` without the JSON. docs/findings.md is
-model_check/findings.py's page, for RocketMQ operators.
+spec/rocketmq/findings.py's page, for RocketMQ operators.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from noloss.model_check.findings import findings_markdown
+from noloss.spec.rocketmq.findings import findings_markdown
 from noloss.model_check.matrix import run_matrix
-from noloss.model_check.matrix_render import write_out
+from noloss.cli.matrix_render import write_out
 from noloss.model_check.scenarios import DEFAULT_SCENARIOS
-from noloss.spec.config import PRESETS
+from noloss.spec.rocketmq.config import PRESETS
 
 
 def main(argv: list[str] | None = None) -> int:

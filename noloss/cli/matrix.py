@@ -19,10 +19,10 @@ from noloss.cli.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATED, UsageErro
 from noloss.cli.rows import Row, rows_from
 from noloss.cli.user_paths import checked_out_dir
 from noloss.model_check.matrix import COLUMNS, LARGE, Matrix, expected_size, run_matrix
-from noloss.model_check.matrix_render import LABELS, to_json_data_matrix, to_markdown, to_text, verdict_lines, verdicts, write_out
+from noloss.cli.matrix_render import LABELS, to_json_data_matrix, to_markdown, to_text, verdict_lines, verdicts, write_out
 from noloss.model_check.scenarios import DEFAULT_SCENARIOS, EXAMPLE_COMBINATIONS, NAMED, scenario
-from noloss.spec.config import PRESETS, Config, ConfigError
-from noloss.spec.faults import FaultSpecError
+from noloss.spec.rocketmq.config import PRESETS, Config, ConfigError
+from noloss.spec.rocketmq.faults import FaultSpecError
 
 EXIT_STATUS = (
     "exit status: 0 every property holds in every cell, 1 some cell violates a property, 2 bad input, "

@@ -17,13 +17,13 @@ from pathlib import Path
 from noloss.cli.report_svg import sequence_svg
 from noloss.cli.rows import Row
 from noloss.model_check.check import HOLDS, INCOMPLETE, VIOLATED, Verdict
-from noloss.model_check.describe import changes
-from noloss.model_check.explain import distinct_violations, links, prevention
+from noloss.spec.rocketmq.describe import changes
+from noloss.spec.rocketmq.explain import distinct_violations, links, prevention
 from noloss.model_check.matrix import COLUMNS, Cell, Matrix
 from noloss.model_check.matrix_names import clear_pages, counterexample_name
-from noloss.model_check.matrix_render import LABELS, LEGEND, replay_command, summary, verdicts
+from noloss.cli.matrix_render import LABELS, LEGEND, replay_command, summary, verdicts
 from noloss.model_check.render import diagram_events, final_note
-from noloss.spec.model import Model
+from noloss.spec.rocketmq.model import Model
 
 PAGES = "counterexamples"
 CONFIGURATION = "configuration.html"

@@ -11,8 +11,8 @@ import argparse
 from dataclasses import dataclass
 
 from noloss.cli.check import configure
-from noloss.cli.rocketmq_conf import OPTION
-from noloss.spec.config import PRESETS, Config, ConfigError, preset
+from noloss.spec.rocketmq.conf_files import OPTION
+from noloss.spec.rocketmq.config import PRESETS, Config, ConfigError, preset
 from noloss.cli.errors import UsageError, name_list
 
 OWN = "your-config"  # the row of the user's own files and --set

@@ -13,10 +13,10 @@ import sys
 from typing import Any
 
 from noloss.cli.check import add_model_arguments, config_from
-from noloss.model_check.describe import fields
-from noloss.conformance.trace_check import TraceError, check_trace, event_json, parse_trace, trace_models
-from noloss.spec.faults import FaultModel, FaultSpecError, parse_faults
-from noloss.spec.model import Model
+from noloss.spec.rocketmq.describe import fields
+from noloss.conformance.rocketmq.trace_check import TraceError, check_trace, event_json, parse_trace, trace_models
+from noloss.spec.rocketmq.faults import FaultModel, FaultSpecError, parse_faults
+from noloss.spec.rocketmq.model import Model
 from noloss.cli.errors import UsageError, non_negative, positive
 from noloss.cli.user_paths import read_text
 
@@ -68,7 +68,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 def run_sim(args: argparse.Namespace) -> int:
     """A random run of the reference broker in simulation, its observable trace on stdout."""
-    from noloss.conformance.world import Lockstep, TraceEvent
+    from noloss.conformance.rocketmq.world import Lockstep, TraceEvent
 
     try:
         faults = parse_faults(args.faults, args.max_faults if args.max_faults is not None else 1)

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from noloss.conformance.faults import NET_FAULTS
-from noloss.conformance.net import proxies
+from noloss.conformance.inject.net import proxies
 from noloss.conformance.run import RunResult, RunSpec, run
 from noloss.conformance.targets.base import Target
-from noloss.spec.config import Config, preset
+from noloss.spec.rocketmq.config import Config, preset
 
 
 # A run with `cycles` ends once they are done; its duration is only a cap, generous because

@@ -10,7 +10,7 @@ import pytest
 
 from noloss.cli import main
 from noloss.cli.conform import claimed_name
-from noloss.spec.config import preset
+from noloss.spec.rocketmq.config import preset
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
 """Power loss on real processes: the nodes' data directories sit on the power-loss
-filesystem (conformance/faultfs.py). Each test skips, naming the reason, where that
+filesystem (conformance/inject/faultfs.py). Each test skips, naming the reason, where that
 filesystem cannot be mounted.
 
 - ASYNC_FLUSH loses acknowledged messages to a power cut, and trace-check names a preset
@@ -18,7 +18,7 @@ import pytest
 
 from noloss.conformance.run import RunResult, RunSpec, run
 from noloss.conformance.targets import reference
-from noloss.spec.config import ASYNC_FLUSH, preset
+from noloss.spec.rocketmq.config import ASYNC_FLUSH, preset
 from tests.conformance.real_broker_runs import assert_lost_and_explained_by
 
 CLAIMED = "sync-flush-async-master"

@@ -12,7 +12,7 @@ from noloss.conformance import run as conformance_run
 from noloss.conformance.history import read_history
 from noloss.conformance.run import RunSpec, run
 from noloss.conformance.targets import reference
-from noloss.spec.config import preset
+from noloss.spec.rocketmq.config import preset
 
 # SYNC_FLUSH, ASYNC_MASTER, only SEND_OK counts.
 PRESET = "sync-flush-async-master"

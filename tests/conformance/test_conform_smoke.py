@@ -9,7 +9,7 @@ import pytest
 
 from noloss.conformance.run import RunSpec, run
 from noloss.conformance.targets import reference
-from noloss.spec.config import preset
+from noloss.spec.rocketmq.config import preset
 
 PRESET = "sync-flush-async-master"
 

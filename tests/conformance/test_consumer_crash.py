@@ -24,7 +24,7 @@ from noloss.conformance.targets.nodes import ThreadedConsumer
 from noloss.conformance.workload import GROUP, Resend, Workload, WorkloadSpec, body_of
 from noloss.reference.client import AsyncConsumer, ConsumeStatus, Message, Producer
 from noloss.reference.core import FlushType, NodeConfig, Role
-from noloss.spec.config import preset
+from noloss.spec.rocketmq.config import preset
 from tests.reference.test_client_connections import _ServerThread
 
 

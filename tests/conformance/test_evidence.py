@@ -9,7 +9,7 @@ from pathlib import Path
 from noloss.conformance.evidence import counterexample, excerpt, violated, witness
 from noloss.conformance.judge import count, judge
 from noloss.conformance.workload import Resend
-from noloss.spec.config import preset
+from noloss.spec.rocketmq.config import preset
 from tests.conformance.test_judge import consumed, fault, restart, send, status
 
 COUNTEREXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "counterexamples"

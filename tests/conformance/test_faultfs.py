@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from noloss.conformance.faultfs import PowerLossFS, unavailable_reason
+from noloss.conformance.inject.faultfs import PowerLossFS, unavailable_reason
 from noloss.reference.storage import sync_directory
 
 

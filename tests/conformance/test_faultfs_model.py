@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from noloss.conformance.faultfs_model import STORE, FileNode, PageCacheTree, SyncInFlight, sync_and_close
+from noloss.conformance.inject.faultfs_model import STORE, FileNode, PageCacheTree, SyncInFlight, sync_and_close
 
 
 def _cut(tree: PageCacheTree, torn: bool = False) -> None:

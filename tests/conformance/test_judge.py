@@ -12,7 +12,7 @@ from noloss.conformance.judge import Index, count, judge, project
 from noloss.conformance.report import first_unexplained, verdict
 from noloss.conformance.run import RunResult
 from noloss.conformance.workload import Resend
-from noloss.spec.config import preset
+from noloss.spec.rocketmq.config import preset
 
 
 def send(msg: int, attempt: int = 1) -> dict[str, Any]:

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from noloss.conformance.net import proxies
+from noloss.conformance.inject.net import proxies
 from noloss.conformance.report import first_unexplained
 from noloss.conformance.run import RunResult, RunSpec, run
 from noloss.conformance.targets import reference
-from noloss.spec.config import ASYNC_FLUSH, ASYNC_MASTER, preset
+from noloss.spec.rocketmq.config import ASYNC_FLUSH, ASYNC_MASTER, preset
 from tests.conformance.mutant_broker import mutate
 from tests.conformance.real_broker_runs import assert_lost_and_explained_by
 

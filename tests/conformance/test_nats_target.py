@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from noloss.conformance.targets import nats_cluster, nats_jetstream
-from noloss.spec.config import ConfigError, preset
+from noloss.spec.rocketmq.config import ConfigError, preset
 from tests.conformance.real_broker_runs import CAP_S, assert_nothing_lost, require, small_run
 
 

@@ -1,4 +1,4 @@
-"""The proxies of a conformance run (conformance/net.py): a slow replication link, and a
+"""The proxies of a conformance run (conformance/inject/net.py): a slow replication link, and a
 node whose machine is lost for good."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from noloss.conformance.net import ProxyNet
+from noloss.conformance.inject.net import ProxyNet
 from noloss.reference.client import parse_address
 
 

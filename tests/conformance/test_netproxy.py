@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from noloss.conformance.netproxy import Direction, FaultyProxy
-from noloss.conformance.netproxy_process import ProxyProcess
+from noloss.conformance.inject.netproxy import Direction, FaultyProxy
+from noloss.conformance.inject.netproxy_process import ProxyProcess
 
 Proxy = FaultyProxy | ProxyProcess
 

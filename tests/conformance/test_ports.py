@@ -1,6 +1,6 @@
 """Ports for nodes that are killed and restarted: outside the kernel's ephemeral range (where
 a bind to port 0 anywhere on the machine can be handed a down node's port) and reserved
-among noloss processes (conformance/ports.py)."""
+among noloss processes (conformance/inject/ports.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 
-from noloss.conformance import ports
+from noloss.conformance.inject import ports
 
 
 def test_the_range_is_read_and_the_candidates_avoid_it() -> None:
@@ -39,7 +39,7 @@ def test_the_kernel_never_hands_out_a_free_port_to_a_bind_to_port_zero() -> None
 
 def test_a_port_another_process_reserved_is_not_reserved_again() -> None:
     child = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from noloss.conformance.ports import free_port; print(free_port(), flush=True); sys.stdin.read()"],
+        [sys.executable, "-c", "import sys; from noloss.conformance.inject.ports import free_port; print(free_port(), flush=True); sys.stdin.read()"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )
     try:

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from noloss.conformance.netproxy import Direction, FaultyProxy
+from noloss.conformance.inject.netproxy import Direction, FaultyProxy
 from noloss.conformance.run import TargetFactory
 from noloss.conformance.targets.base import SEND_TIMEOUT_S, Outcome
 from noloss.conformance.targets import rabbitmq
-from noloss.spec.config import Config, ConfigError, preset
+from noloss.spec.rocketmq.config import Config, ConfigError, preset
 from tests.conformance.real_broker_runs import CAP_S, assert_nothing_lost, require, small_run
 
 SERVER = rabbitmq.SERVER

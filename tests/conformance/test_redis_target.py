@@ -24,7 +24,7 @@ def test_appendfsync_always_survives_a_primary_kill(tmp_path: Path) -> None:
 
 
 def test_the_presets_map_onto_appendfsync_and_wait() -> None:
-    from noloss.spec.config import preset
+    from noloss.spec.rocketmq.config import preset
 
     assert redis_streams.settings_of(preset("strict")) == ("always", "always", True)
     assert redis_streams.settings_of(preset("async-flush-sync-master")) == ("everysec", "everysec", True)
@@ -45,7 +45,7 @@ def test_strict_redis_keeps_every_acknowledged_message(tmp_path: Path, kind: str
 
 
 def power_loss_run(tmp_path: Path, claimed: str, settle: bool) -> Any:
-    from noloss.spec.config import preset
+    from noloss.spec.rocketmq.config import preset
 
     config = preset(claimed)
     spec = RunSpec(claimed, config, ("power-loss",), producers=4, messages=1_000_000, duration_s=8, interval_s=2, down_s=0.3, cycles=2, quiet_s=3)
@@ -98,7 +98,7 @@ def test_failover_promotes_the_replica_and_the_clients_follow_it(tmp_path: Path)
 
     from noloss.conformance.targets.base import Outcome
     from noloss.conformance.targets.nodes import wait_until
-    from noloss.spec.config import preset
+    from noloss.spec.rocketmq.config import preset
 
     require("redis-server")
     target = redis_streams.RedisTarget(preset("strict"), tmp_path)

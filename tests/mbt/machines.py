@@ -26,16 +26,16 @@ from hypothesis.errors import InvalidArgument
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from noloss.model_check.describe import fields
-from noloss.conformance.abstraction import abstract
-from noloss.conformance.world import Lockstep
-from noloss.spec import broker, consumer, producer
-from noloss.spec.actions import Action
+from noloss.spec.rocketmq.describe import fields
+from noloss.conformance.rocketmq.abstraction import abstract
+from noloss.conformance.rocketmq.world import Lockstep
+from noloss.spec.rocketmq import broker, consumer, producer
+from noloss.spec.rocketmq.actions import Action
 from noloss.reference.presets import PRESETS as CLUSTER_PRESETS
-from noloss.spec.config import PRESETS, Config
-from noloss.spec.environment import EFFECTS as FAULT_EFFECTS
-from noloss.spec.faults import FaultModel
-from noloss.spec.model import Model
+from noloss.spec.rocketmq.config import PRESETS, Config
+from noloss.spec.rocketmq.environment import EFFECTS as FAULT_EFFECTS
+from noloss.spec.rocketmq.faults import FaultModel
+from noloss.spec.rocketmq.model import Model
 
 SLAVE_SIDE_FAULTS = ("slave-crash", "slave-power-loss", "slave-disk-loss", "consumer-crash", "net-drop", "net-dup")
 """Faults under which the consumer never reads the slave: the broker runs as it is."""

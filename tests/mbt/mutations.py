@@ -9,7 +9,7 @@ import pytest
 from noloss.reference import messages as m
 from noloss.reference.client import AsyncConsumer, Message
 from noloss.reference.core_master import MasterCore
-from noloss.conformance.sim_consumer import SimConsumer
+from noloss.conformance.rocketmq.sim_consumer import SimConsumer
 
 
 def _settle_early(monkeypatch: pytest.MonkeyPatch, flush: bool) -> None:

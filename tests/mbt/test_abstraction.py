@@ -4,13 +4,13 @@ flush points in whole records, offsets in memory and on disk, held sends."""
 from __future__ import annotations
 
 from noloss.reference import messages as m
-from noloss.conformance.abstraction import GROUP, TOPIC, abstract, message_key
+from noloss.conformance.rocketmq.abstraction import GROUP, TOPIC, abstract, message_key
 from noloss.reference.core import Received
-from noloss.conformance.world import PRODUCER, World, request_id
-from noloss.spec.config import preset
-from noloss.spec.faults import FaultModel
-from noloss.spec.model import Model
-from noloss.spec.state import DOWN, MAIN, MET, UP, WAITING, Entry, Pending
+from noloss.conformance.rocketmq.world import PRODUCER, World, request_id
+from noloss.spec.rocketmq.config import preset
+from noloss.spec.rocketmq.faults import FaultModel
+from noloss.spec.rocketmq.model import Model
+from noloss.spec.rocketmq.state import DOWN, MAIN, MET, UP, WAITING, Entry, Pending
 
 STRICT = Model(preset("strict"), FaultModel.of(["master-power-loss", "master-crash"], 1))
 

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 CROSSHAIR = [sys.executable, "-m", "crosshair", "check", "--analysis_kind=PEP316", "--per_condition_timeout=3"]
 """The command .ci/run uses, followed by the checked files (CONTRACT_FILES)."""
-CONTRACT_FILES = ("noloss/spec/status.py", "noloss/spec/actions.py", "noloss/reference/core_master.py", "noloss/conformance/abstraction.py")
+CONTRACT_FILES = ("noloss/spec/rocketmq/status.py", "noloss/spec/rocketmq/actions.py", "noloss/reference/core_master.py", "noloss/conformance/rocketmq/abstraction.py")
 
 
 def crosshair(target: str) -> subprocess.CompletedProcess[str]:
@@ -41,7 +41,7 @@ def mutant(tmp_path: Path, source: str, old: str, new: str) -> Path:
 
 
 def test_the_intact_status_contract_holds() -> None:
-    result = crosshair(function_target(ROOT / "spec/status.py", "send_status"))
+    result = crosshair(function_target(ROOT / "spec/rocketmq/status.py", "send_status"))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -50,7 +50,7 @@ def test_the_intact_status_contract_holds() -> None:
     [
         # Status precedence in the spec: a flush failure wrongly overrides a replication failure.
         (
-            "spec/status.py",
+            "spec/rocketmq/status.py",
             "    if replication == TIMED_OUT:\n",
             "    if flush == TIMED_OUT:\n        return FLUSH_DISK_TIMEOUT\n    if replication == TIMED_OUT:\n",
             "send_status",
@@ -64,14 +64,14 @@ def test_the_intact_status_contract_holds() -> None:
         ),
         # Offset arithmetic: a commit that lands on the message instead of past it.
         (
-            "spec/actions.py",
+            "spec/rocketmq/actions.py",
             "    return offsets[:queue] + (offset + 1,) + offsets[queue + 1 :]\n",
             "    return offsets[:queue] + (offset,) + offsets[queue + 1 :]\n",
             "committed_past",
         ),
         # Recovery truncation: a torn last record counted as on disk.
         (
-            "conformance/abstraction.py",
+            "conformance/rocketmq/abstraction.py",
             "        if end > durable:\n",
             "        if end > durable + 1:\n",
             "records_on_disk",

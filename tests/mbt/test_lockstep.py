@@ -19,12 +19,12 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from noloss.conformance.abstraction import abstract
-from noloss.conformance.world import Lockstep
-from noloss.spec.actions import Action, Attempt
-from noloss.spec.config import preset
-from noloss.spec.faults import FaultModel
-from noloss.spec.model import Model
+from noloss.conformance.rocketmq.abstraction import abstract
+from noloss.conformance.rocketmq.world import Lockstep
+from noloss.spec.rocketmq.actions import Action, Attempt
+from noloss.spec.rocketmq.config import preset
+from noloss.spec.rocketmq.faults import FaultModel
+from noloss.spec.rocketmq.model import Model
 from tests.mbt.machines import CONFIGS, MACHINES, class_name
 from tests.tiers import tiered
 

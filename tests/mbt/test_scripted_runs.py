@@ -3,14 +3,14 @@ the broker's abstraction must equal the spec's state after every step."""
 
 from __future__ import annotations
 
-from noloss.model_check.describe import fields
-from noloss.conformance.abstraction import abstract
-from noloss.conformance.world import Lockstep
-from noloss.spec.actions import Action, Attempt, QueueOffset, Reply
-from noloss.spec.config import Config, preset
-from noloss.spec.faults import FaultModel
-from noloss.spec.model import Model
-from noloss.spec.state import MAIN, REPLY, RETRY, SEND_OK, SLAVE_NOT_AVAILABLE, WAITING, Entry, Packet, State
+from noloss.spec.rocketmq.describe import fields
+from noloss.conformance.rocketmq.abstraction import abstract
+from noloss.conformance.rocketmq.world import Lockstep
+from noloss.spec.rocketmq.actions import Action, Attempt, QueueOffset, Reply
+from noloss.spec.rocketmq.config import Config, preset
+from noloss.spec.rocketmq.faults import FaultModel
+from noloss.spec.rocketmq.model import Model
+from noloss.spec.rocketmq.state import MAIN, REPLY, RETRY, SEND_OK, SLAVE_NOT_AVAILABLE, WAITING, Entry, Packet, State
 from tests.mbt.machines import CONFIGS, Mismatch, mismatch_text
 
 
@@ -55,7 +55,7 @@ def test_a_trusted_offset_inside_a_record_makes_a_slave_that_reads_nothing_more(
     """Records differ in size (a retry copy is larger). A slave that kept [m0, retry of m0]
     reports an offset that falls inside the master's third record once the master, which lost
     the copy in a power loss, holds [m0, m1, retry of m1]. RocketMQ streams raw bytes from
-    there and the slave appends what it cannot read (spec/sizes.py): its log stays as it was,
+    there and the slave appends what it cannot read (spec/rocketmq/sizes.py): its log stays as it was,
     and its report counts the master's whole log. Both sides do it."""
     m0, m1 = Entry(MAIN, 0, 0), Entry(MAIN, 1, 0)
     state = run(

@@ -2,7 +2,7 @@
 traces in simulation (sim-trace) are behaviours of the spec.
 
 What these traces can show: the hand-written ones test the checker. The sim-trace ones come
-from conformance/world.py, which drives the broker's cores one spec action at a time (the
+from conformance/rocketmq/world.py, which drives the broker's cores one spec action at a time (the
 spec picks each step, and faults are the spec's), so they can only fail where the cores and
 the spec disagree inside those steps: close to circular. The trace-check that is not
 circular is in tests/conformance: real `noloss broker` processes and real clients under
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from noloss.conformance.trace_check import event_json, parse_event
+from noloss.conformance.rocketmq.trace_check import event_json, parse_event
 from tests.mbt.cli_helper import noloss
 
 TRACES = Path(__file__).parent / "traces"

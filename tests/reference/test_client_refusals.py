@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from noloss.conformance.ports import free_port
+from noloss.conformance.inject.ports import free_port
 from noloss.reference.client import AsyncConsumer, ConsumeStatus, Message
 from noloss.reference.core import FlushType, NodeConfig, Role
 from tests.reference.test_client_connections import _ServerThread

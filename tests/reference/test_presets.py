@@ -2,7 +2,7 @@
 
 from noloss.reference.core import FlushType, Role
 from noloss.reference.presets import PRESETS
-from noloss.spec.config import PRESETS as SPEC_PRESETS
+from noloss.spec.rocketmq.config import PRESETS as SPEC_PRESETS
 
 
 def test_cluster_presets_follow_the_spec() -> None:

@@ -7,7 +7,7 @@ message: only a guarantee was not met.
 
 from __future__ import annotations
 
-from noloss.spec.state import (
+from noloss.spec.rocketmq.state import (
     FLUSH_DISK_TIMEOUT,
     FLUSH_SLAVE_TIMEOUT,
     NOT_AVAILABLE,

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
 
-from noloss.spec import broker, consumer, environment, producer
-from noloss.spec.actions import Action, Effect
-from noloss.spec.config import Config
-from noloss.spec.faults import FAULT_KINDS, FaultModel
-from noloss.spec.environment import still_possible
-from noloss.spec.properties import Property, properties
-from noloss.spec.reductions import Observed, reduce
-from noloss.spec.state import CONSUMED_QUEUES, UP, Consumer, Node, Producer, State
+from noloss.spec.rocketmq import broker, consumer, environment, producer
+from noloss.spec.rocketmq.actions import Action, Effect
+from noloss.spec.rocketmq.config import Config
+from noloss.spec.rocketmq.faults import FAULT_KINDS, FaultModel
+from noloss.spec.rocketmq.environment import still_possible
+from noloss.spec.rocketmq.properties import Property, properties
+from noloss.spec.rocketmq.reductions import Observed, reduce
+from noloss.spec.rocketmq.state import CONSUMED_QUEUES, UP, Consumer, Node, Producer, State
 
 _EFFECTS: dict[tuple[str, str], Effect] = {
     **{(producer.ACTOR, verb): effect for verb, effect in producer.EFFECTS.items()},
@@ -39,7 +39,7 @@ class Model:
     def __init__(self, config: Config, faults: FaultModel, reduce: bool = True) -> None:
         self.config = config
         self.faults = faults
-        self.reduce = reduce  # take the silent steps of spec/reductions.py at once
+        self.reduce = reduce  # take the silent steps of spec/rocketmq/reductions.py at once
         self.observed = Observed.of(config, frozenset(faults.enabled_kinds()))
         self._observed_after: dict[tuple[int, ...], Observed] = {}
         self._possible_after: dict[tuple[int, ...], frozenset[str]] = {}

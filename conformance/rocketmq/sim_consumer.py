@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from noloss.reference import messages as m
-from noloss.conformance.abstraction import GROUP, QUEUE_TOPICS, TOPIC, message_key, message_of, topic_code
+from noloss.conformance.rocketmq.abstraction import GROUP, QUEUE_TOPICS, TOPIC, message_key, message_of, topic_code
 from noloss.reference.core import Received
 from noloss.reference.sim import SimNode
-from noloss.spec.actions import Action, Queue, QueueOffset, arg_of
-from noloss.spec.state import COMMITTED_UNPROCESSED, DLQ, FAILED, PULLED, RETRY, SUCCEEDED, Consumer, Entry, Work
+from noloss.spec.rocketmq.actions import Action, Queue, QueueOffset, arg_of
+from noloss.spec.rocketmq.state import COMMITTED_UNPROCESSED, DLQ, FAILED, PULLED, RETRY, SUCCEEDED, Consumer, Entry, Work
 
 if TYPE_CHECKING:
-    from noloss.conformance.world import World
+    from noloss.conformance.rocketmq.world import World
 
 CONSUMER = 2
 """The consumer's connection to the node it reads."""

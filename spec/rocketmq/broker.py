@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterator
 from typing import TYPE_CHECKING
 
-from noloss.spec.actions import (
+from noloss.spec.rocketmq.actions import (
     Action,
     Attempt,
     Effect,
@@ -30,9 +30,9 @@ from noloss.spec.actions import (
     synced_offsets,
     up,
 )
-from noloss.spec.reductions import syncs_offsets_at_commit
-from noloss.spec.sizes import boundary_at, entries_ending_by, log_bytes
-from noloss.spec.state import (
+from noloss.spec.rocketmq.reductions import syncs_offsets_at_commit
+from noloss.spec.rocketmq.sizes import boundary_at, entries_ending_by, log_bytes
+from noloss.spec.rocketmq.state import (
     DOWN,
     MAIN,
     MET,
@@ -48,10 +48,10 @@ from noloss.spec.state import (
     Pending,
     State,
 )
-from noloss.spec.status import send_status
+from noloss.spec.rocketmq.status import send_status
 
 if TYPE_CHECKING:
-    from noloss.spec.model import Model
+    from noloss.spec.rocketmq.model import Model
 
 MASTER = "master"
 SLAVE = "slave"
@@ -64,7 +64,7 @@ def enabled_reads(state: State) -> Hashable:
 
 def slave_offset(state: State) -> int:
     """The byte offset the slave reports: its log's end, or past it the unreadable bytes it
-    took from the master (spec/sizes.py)."""
+    took from the master (spec/rocketmq/sizes.py)."""
     if state.slave_unread:
         return log_bytes(state.master.log[: state.slave_unread])
     return log_bytes(state.slave.log)
@@ -108,7 +108,7 @@ def settle_covered(model: Model, state: State) -> State:
     that lost entries, its offset taken unchecked (apache/rocketmq#3015) — needs no new
     report. So it happens at once: when the send is stored, and when the slave is counted
     again (its `reconnect`). Offsets are bytes: the slave covers the master's entries that end
-    by its offset (spec/sizes.py).
+    by its offset (spec/rocketmq/sizes.py).
     """
     if not state.pending or not in_sync(model.config.haTrustSlaveOffset, state):
         return state
@@ -180,7 +180,7 @@ def slave_replicate(model: Model, state: State, action: Action) -> State:
     of a master that lost them), they stay, and count (apache/rocketmq#3015). If that offset
     is no record boundary of the master's log (the entries there differ in size), the master
     streams from inside a record: the slave appends bytes it cannot read, and reports the
-    master's end all the same (spec/sizes.py). With the checked handshake the slave's log is
+    master's end all the same (spec/rocketmq/sizes.py). With the checked handshake the slave's log is
     a prefix of the master's and the result is the master's log.
     """
     master_log, slave = state.master.log, state.slave

@@ -8,14 +8,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from noloss.model_check import shell_words
+from noloss.cli import shell_words
 from noloss.model_check.check import HOLDS, INCOMPLETE, VIOLATED, Verdict
-from noloss.model_check.explain import COUNTEREXAMPLES, distinct_violations, links, prevention
+from noloss.spec.rocketmq.explain import COUNTEREXAMPLES, distinct_violations, links, prevention
 from noloss.model_check.matrix import COLUMNS, Cell, Matrix
 from noloss.model_check.matrix_names import clear_pages, counterexample_name
 from noloss.model_check.render import final_note, step_lines, to_json_data, to_mermaid
-from noloss.spec.faults import FAULT_KINDS
-from noloss.spec.properties import DUPLICATES, LIVENESS, SAFETY
+from noloss.spec.rocketmq.faults import FAULT_KINDS
+from noloss.spec.rocketmq.properties import DUPLICATES, LIVENESS, SAFETY
 
 WIDTH = 100  # the text report fits a terminal this wide
 # The text table's short column labels; the legend under the table spells each one out.

@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterator
 from typing import TYPE_CHECKING
 
-from noloss.spec.actions import Action, Effect, Reply, add_packet, arg_of, distinct, next_message, remove_packet, up
-from noloss.spec.state import REPLY, REQUEST, SEND_OK, Packet, State
+from noloss.spec.rocketmq.actions import Action, Effect, Reply, add_packet, arg_of, distinct, next_message, remove_packet, up
+from noloss.spec.rocketmq.state import REPLY, REQUEST, SEND_OK, Packet, State
 
 if TYPE_CHECKING:
-    from noloss.spec.model import Model
+    from noloss.spec.rocketmq.model import Model
 
 ACTOR = "producer"
 

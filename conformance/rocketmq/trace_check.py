@@ -19,11 +19,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from noloss.spec.actions import Action, QueueOffset, Reply, arg_of
-from noloss.spec.config import Config
-from noloss.spec.faults import FaultModel
-from noloss.spec.model import Model
-from noloss.spec.state import COMMITTED_UNPROCESSED, PULLED, REQUEST, STATUS_NAMES, State
+from noloss.spec.rocketmq.actions import Action, QueueOffset, Reply, arg_of
+from noloss.spec.rocketmq.config import Config
+from noloss.spec.rocketmq.faults import FaultModel
+from noloss.spec.rocketmq.model import Model
+from noloss.spec.rocketmq.state import COMMITTED_UNPROCESSED, PULLED, REQUEST, STATUS_NAMES, State
 
 Event = tuple[Any, ...]
 """('send', msg, attempt) ('status', msg, attempt, STATUS) ('deliver', msg, queue, offset)
@@ -45,7 +45,7 @@ class TraceError(ValueError):
 
 
 def trace_models(config: Config, faults: FaultModel) -> tuple[Model, Model]:
-    """The spec a trace is checked against, as two models: the reduced one (spec/reductions.py,
+    """The spec a trace is checked against, as two models: the reduced one (spec/rocketmq/reductions.py,
     fast) and the unreduced one, tried only where the first explains nothing more.
 
     The unreduced spec decides. The reductions keep every property's verdict but not the

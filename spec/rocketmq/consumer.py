@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterator
 from typing import TYPE_CHECKING
 
-from noloss.spec.actions import Action, Effect, Queue, QueueOffset, arg_of, bump, committed_past, up
-from noloss.spec.broker import MASTER, SLAVE, append_to_master
-from noloss.spec.reductions import merges_pull
-from noloss.spec.state import (
+from noloss.spec.rocketmq.actions import Action, Effect, Queue, QueueOffset, arg_of, bump, committed_past, up
+from noloss.spec.rocketmq.broker import MASTER, SLAVE, append_to_master
+from noloss.spec.rocketmq.reductions import merges_pull
+from noloss.spec.rocketmq.state import (
     COMMITTED_UNPROCESSED,
     CONSUMED_QUEUES,
     DLQ,
@@ -37,7 +37,7 @@ from noloss.spec.state import (
 )
 
 if TYPE_CHECKING:
-    from noloss.spec.model import Model
+    from noloss.spec.rocketmq.model import Model
 
 ACTOR = "consumer"
 

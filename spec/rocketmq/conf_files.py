@@ -13,7 +13,8 @@ continuations; the last of a repeated key wins). `interpret` sorts every key int
 
 A value the model cannot take, a role in the wrong file, or a setting the model does not
 cover (DLedger, controller mode, more than two replicas) is a `ConfFileError`: one line
-naming file, line and key. Pure except `read_file`.
+naming file, line and key. Pure: the command line opens the files and hands their bytes to
+`parse_file`.
 """
 
 from __future__ import annotations
@@ -22,9 +23,8 @@ import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from noloss.cli.errors import printable
-from noloss.spec.config import ASYNC_MASTER, KNOBS, SYNC_MASTER, Config, ConfigError, allowed_values, parse_value
-from noloss.spec.versions import canonical_version
+from noloss.spec.rocketmq.config import ASYNC_MASTER, KNOBS, SYNC_MASTER, Config, ConfigError, allowed_values, parse_value
+from noloss.spec.rocketmq.versions import canonical_version
 
 BROKER = "broker"  # the master's broker.conf
 SLAVE = "slave"  # the slave's broker.conf
@@ -213,13 +213,8 @@ FIVE_ONLY = (
 _BOM = b"\xef\xbb\xbf"
 
 
-def read_file(kind: str, path: str) -> ConfFile:
-    """The one I/O here: read and parse `path`; a missing, unreadable or binary file is one line."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as error:
-        raise ConfFileError(f"{OPTION[kind]} {path}: cannot read: {error.strerror or error}") from None
+def parse_file(kind: str, path: str, data: bytes) -> ConfFile:
+    """Parse the bytes of the file at `path`; a binary file or one with a BOM is one line."""
     if data.startswith(_BOM):
         raise ConfFileError(
             f"{path}:1: starts with a UTF-8 byte order mark (EF BB BF): RocketMQ reads the file as "
@@ -522,7 +517,7 @@ def summary_lines(reading: Reading, notes: Sequence[str]) -> list[str]:
     if reading.ignored:
         lines.append(f"  ignored (no effect on durability): {', '.join(reading.ignored)}")
     lines.extend(f"  note: {note}" for note in (*reading.notes, *notes))
-    return [printable(line) for line in lines]
+    return lines
 
 
 def summary_data(reading: Reading, notes: Sequence[str]) -> dict[str, object]:

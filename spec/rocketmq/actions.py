@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
-from noloss.spec.state import GONE, REPLY, REQUEST, STATUS_NAMES, TOPIC_NAMES, UP, WAITING, Node, Packet, Pending, Producer, State
-from noloss.spec.status import send_status
+from noloss.spec.rocketmq.state import GONE, REPLY, REQUEST, STATUS_NAMES, TOPIC_NAMES, UP, WAITING, Node, Packet, Pending, Producer, State
+from noloss.spec.rocketmq.status import send_status
 
 if TYPE_CHECKING:
-    from noloss.spec.model import Model
+    from noloss.spec.rocketmq.model import Model
 
 
 class Attempt(NamedTuple):

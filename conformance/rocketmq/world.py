@@ -32,7 +32,7 @@ Timeouts are set beyond reach so that time never passes by itself; the driver ex
 one waiter at a time, as the spec's timeouts are per held send; the slave's
 SlaveSynchronize runs when the spec takes `slave sync-offsets`.
 
-The spec's reductions (spec/reductions.py) are silent steps it takes at once: `Lockstep`
+The spec's reductions (spec/rocketmq/reductions.py) are silent steps it takes at once: `Lockstep`
 takes each of them on the broker too, as the ordinary action it is, so nothing here knows
 about them.
 """
@@ -43,7 +43,7 @@ import dataclasses
 from collections import Counter
 
 from noloss.reference import messages as m
-from noloss.conformance.abstraction import (
+from noloss.conformance.rocketmq.abstraction import (
     GROUP,
     QUEUE_TOPICS,
     STATUS_CODES,
@@ -58,12 +58,12 @@ from noloss.reference.presets import ClusterSettings
 from noloss.reference.core_master import MasterCore
 from noloss.reference.core_slave import SlaveCore
 from noloss.reference.sim import SimCluster, SimNode
-from noloss.conformance.sim_consumer import BODY, SimConsumer
-from noloss.spec.actions import Action, Attempt, PacketRef, Position, Reply, arg_of, up
-from noloss.spec.config import ONEWAY_SEND, Config
-from noloss.spec.faults import FAULT_INDEX
-from noloss.spec.model import Model
-from noloss.spec.state import (
+from noloss.conformance.rocketmq.sim_consumer import BODY, SimConsumer
+from noloss.spec.rocketmq.actions import Action, Attempt, PacketRef, Position, Reply, arg_of, up
+from noloss.spec.rocketmq.config import ONEWAY_SEND, Config
+from noloss.spec.rocketmq.faults import FAULT_INDEX
+from noloss.spec.rocketmq.model import Model
+from noloss.spec.rocketmq.state import (
     DOWN,
     GONE,
     REPLY,

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from noloss.model_check.check import HOLDS, VIOLATED, CheckResult, Verdict, check
 from noloss.model_check.render import final_note, step_lines, to_mermaid
 from noloss.model_check.scenarios import scenario
-from noloss.spec.config import Config, preset
-from noloss.spec.versions import RELEASES
+from noloss.spec.rocketmq.config import Config, preset
+from noloss.spec.rocketmq.versions import RELEASES
 
 
 @dataclass(frozen=True, slots=True)

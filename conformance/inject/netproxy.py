@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, TypeVar
 
-from noloss.conformance.ports import free_port
+from noloss.conformance.inject.ports import free_port
 
 _T = TypeVar("_T")
 _CHUNK = 65536

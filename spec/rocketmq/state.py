@@ -129,7 +129,7 @@ class State(NamedTuple):
     # node going down breaks it), and with haTrustSlaveOffset=false the master has checked its log.
     slave_linked: bool = True
     # haTrustSlaveOffset=true only: the master streamed from inside one of its records (the
-    # slave's offset was no record boundary of its log, spec/sizes.py), so the slave holds
+    # slave's offset was no record boundary of its log, spec/rocketmq/sizes.py), so the slave holds
     # bytes it cannot read; its offset is the end of the master's first `slave_unread`
     # entries. 0: its offset is the end of its own log. Gone when their link breaks.
     slave_unread: int = 0

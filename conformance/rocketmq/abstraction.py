@@ -17,7 +17,7 @@ Mapping, field by field:
   actually sent, with the master's status;
 * the consumer's offsets and message in hand come from the broker's answers to it.
 
-The spec's reductions are steps it takes at once (spec/reductions.py), and the lockstep
+The spec's reductions are steps it takes at once (spec/rocketmq/reductions.py), and the lockstep
 takes them on the broker too: the abstraction maps what is there, nothing more.
 """
 
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from noloss.reference import log
 from noloss.reference import messages as m
 from noloss.reference.storage import SimLog
-from noloss.spec.state import (
+from noloss.spec.rocketmq.state import (
     CONSUMED_QUEUES,
     DLQ,
     GONE,
@@ -47,8 +47,8 @@ from noloss.spec.state import (
 )
 
 if TYPE_CHECKING:
-    from noloss.conformance.world import World
-    from noloss.spec.model import Model
+    from noloss.conformance.rocketmq.world import World
+    from noloss.spec.rocketmq.model import Model
 
 TOPIC = "TopicTest"
 GROUP = "noloss"

@@ -1,4 +1,4 @@
-"""The TCP proxies of a conformance run: one `FaultyProxy` (conformance/netproxy.py) on each
+"""The TCP proxies of a conformance run: one `FaultyProxy` (conformance/inject/netproxy.py) on each
 link the target dials through its route, and the network faults injected on them.
 
 The spec's network faults are between the producer and the master: one request or reply
@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from noloss.conformance.netproxy import Direction, FaultyProxy
+from noloss.conformance.inject.netproxy import Direction, FaultyProxy
 from noloss.reference.client import parse_address
 
 PRODUCER_LINK = "producer->master"

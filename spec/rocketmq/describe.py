@@ -7,8 +7,8 @@ paths whose text changed.
 
 from __future__ import annotations
 
-from noloss.spec.faults import FAULT_KINDS
-from noloss.spec.state import (
+from noloss.spec.rocketmq.faults import FAULT_KINDS
+from noloss.spec.rocketmq.state import (
     STAGE_NAMES,
     STATUS_NAMES,
     TOPIC_NAMES,

@@ -11,9 +11,9 @@ from __future__ import annotations
 from noloss.model_check.check import HOLDS, Verdict
 from noloss.model_check.matrix import Cell, Matrix
 from noloss.model_check.matrix_names import counterexample_name
-from noloss.spec.config import Config
-from noloss.spec.model import Model
-from noloss.spec.properties import lost_messages
+from noloss.spec.rocketmq.config import Config
+from noloss.spec.rocketmq.model import Model
+from noloss.spec.rocketmq.properties import lost_messages
 
 COUNTEREXAMPLES = "counterexamples"
 _AT_LEAST_ONCE = (

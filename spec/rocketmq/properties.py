@@ -32,13 +32,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from noloss.model_check.kinds import ALWAYS, EVENTUALLY, SOMETIMES
-from noloss.spec.actions import alive, up
-from noloss.spec.consumer import queue_of, read_position
-from noloss.spec.faults import FAULT_INDEX
-from noloss.spec.state import COMMITTED_UNPROCESSED, CONSUMED_QUEUES, DLQ, REQUEST, Node, State
+from noloss.spec.rocketmq.actions import alive, up
+from noloss.spec.rocketmq.consumer import queue_of, read_position
+from noloss.spec.rocketmq.faults import FAULT_INDEX
+from noloss.spec.rocketmq.state import COMMITTED_UNPROCESSED, CONSUMED_QUEUES, DLQ, REQUEST, Node, State
 
 if TYPE_CHECKING:
-    from noloss.spec.model import Model
+    from noloss.spec.rocketmq.model import Model
 
 
 

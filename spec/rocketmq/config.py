@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from noloss.spec.versions import ALIASES, RELEASES, Release, canonical_version
+from noloss.spec.rocketmq.versions import ALIASES, RELEASES, Release, canonical_version
 
 ASYNC_FLUSH = "ASYNC_FLUSH"
 SYNC_FLUSH = "SYNC_FLUSH"
@@ -39,7 +39,7 @@ class Config:
     inSyncReplicas: int = 1  # 5.x only: SYNC_MASTER waits for the slave only when >= 2
     readUnCommitted: bool = False  # 5.3+: consumers see entries past the confirm (flushed) offset
     slaveReadEnable: bool = False  # 5.x: a slave answers pulls (4.x slaves always do)
-    rocketmqVersion: str = "4.9.7"  # the release whose behaviour is checked (spec/versions.py)
+    rocketmqVersion: str = "4.9.7"  # the release whose behaviour is checked (spec/rocketmq/versions.py)
     # true: the master takes the slave's reported offset unchecked, as every RocketMQ release
     # does; false: it checks the slave's log before counting it (an idealised handshake)
     haTrustSlaveOffset: bool = True

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from noloss.spec.state import DLQ, MAIN, RETRY, Entry
+from noloss.spec.rocketmq.state import DLQ, MAIN, RETRY, Entry
 
 ENTRY_SIZE = {MAIN: 100, RETRY: 113, DLQ: 111}
 """Bytes of an entry per topic: an original, a retry copy, a DLQ copy."""

@@ -23,9 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from noloss.spec.actions import Action, QueueOffset, connected, offsets_to_sync, up
-from noloss.spec.config import Config
-from noloss.spec.faults import (
+from noloss.spec.rocketmq.actions import Action, QueueOffset, connected, offsets_to_sync, up
+from noloss.spec.rocketmq.config import Config
+from noloss.spec.rocketmq.faults import (
     BOTH_POWER_LOSS,
     CONSUMER_CRASH,
     MASTER_CRASH,
@@ -34,10 +34,10 @@ from noloss.spec.faults import (
     SLAVE_CRASH,
     SLAVE_POWER_LOSS,
 )
-from noloss.spec.state import SUCCEEDED, State
+from noloss.spec.rocketmq.state import SUCCEEDED, State
 
 if TYPE_CHECKING:
-    from noloss.spec.model import Model
+    from noloss.spec.rocketmq.model import Model
 
 COMMITS_AT_SOURCE = frozenset({("consumer", "commit"), ("consumer", "pull-and-commit"), ("consumer", "send-back")})
 """The actions that commit an offset at the node the consumer reads."""

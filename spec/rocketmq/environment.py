@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterator
 from typing import TYPE_CHECKING
 
-from noloss.spec.actions import Action, Effect, PacketRef, add_packet, alive, arg_of, distinct, remove_packet, up, without_requests
-from noloss.spec.faults import FAULT_INDEX, PERMANENT_KINDS
-from noloss.spec.state import DOWN, GONE, Consumer, Node, Packet, State
+from noloss.spec.rocketmq.actions import Action, Effect, PacketRef, add_packet, alive, arg_of, distinct, remove_packet, up, without_requests
+from noloss.spec.rocketmq.faults import FAULT_INDEX, PERMANENT_KINDS
+from noloss.spec.rocketmq.state import DOWN, GONE, Consumer, Node, Packet, State
 
 if TYPE_CHECKING:
-    from noloss.spec.model import Model
+    from noloss.spec.rocketmq.model import Model
 
 
 def still_possible(model: Model, state: State, kind: str) -> bool:
