@@ -38,10 +38,11 @@ from benchmarks.networkx_explorer import explore_into_networkx  # noqa: E402
 from benchmarks.spec_only import spec_only  # noqa: E402
 from noloss.model_check.explore import explore  # noqa: E402
 from noloss.model_check.matrix import run_matrix  # noqa: E402
-from noloss.model_check.scenarios import DEFAULT_SCENARIOS  # noqa: E402
+from noloss.spec.rocketmq.faults import DEFAULT_SCENARIOS  # noqa: E402
 from noloss.spec.rocketmq.config import PRESETS, preset  # noqa: E402
-from noloss.spec.rocketmq.faults import FAULT_KINDS, FaultModel  # noqa: E402
+from noloss.spec.rocketmq.faults import FAULTS, FAULT_KINDS, FaultModel  # noqa: E402
 from noloss.spec.rocketmq.model import Model  # noqa: E402
+from noloss.spec.rocketmq.protocol import ROCKETMQ  # noqa: E402
 
 PRESET = "strict"
 FAULT_BOUND = {"any-1": 1, "any-2": 2}
@@ -49,7 +50,7 @@ VARIANTS = ("compact", "networkx", "spec-only", "fingerprint", "partitioned")
 
 
 def measure(variant: str, workload: str) -> dict[str, Any]:
-    config, faults = preset(PRESET), FaultModel.of(FAULT_KINDS, FAULT_BOUND[workload])
+    config, faults = preset(PRESET), FAULTS.of(FAULT_KINDS, FAULT_BOUND[workload])
     model = Model(config, faults)
     started = time.perf_counter()
     kept = 0
@@ -119,7 +120,7 @@ def main() -> int:
             report(workload, variant, json.loads(output))
     if args.matrix:
         cpu_before = cpu_seconds()
-        matrix = run_matrix(list(PRESETS), list(DEFAULT_SCENARIOS))
+        matrix = run_matrix(ROCKETMQ, list(PRESETS), list(DEFAULT_SCENARIOS))
         print(
             f"default matrix: {len(matrix.cells)} cells ({matrix.explored} models), {matrix.jobs} jobs: "
             f"{matrix.seconds:.1f} s wall, {cpu_seconds() - cpu_before:.1f} s CPU"

@@ -18,8 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.machine import cpu_seconds, uptime  # noqa: E402
 from noloss.model_check.matrix import run_matrix  # noqa: E402
-from noloss.model_check.scenarios import DEFAULT_SCENARIOS  # noqa: E402
+from noloss.spec.rocketmq.faults import DEFAULT_SCENARIOS  # noqa: E402
 from noloss.spec.rocketmq.config import PRESETS  # noqa: E402
+from noloss.spec.rocketmq.protocol import ROCKETMQ  # noqa: E402
 
 
 def main() -> int:
@@ -28,7 +29,7 @@ def main() -> int:
     args = parser.parse_args()
     print(f"load before: {uptime()}")
     cpu_before = cpu_seconds()
-    matrix = run_matrix(list(PRESETS), list(DEFAULT_SCENARIOS), jobs=args.jobs)
+    matrix = run_matrix(ROCKETMQ, list(PRESETS), list(DEFAULT_SCENARIOS), jobs=args.jobs)
     cpu = cpu_seconds() - cpu_before
     cells = matrix.cells
     largest = max(cells, key=lambda cell: cell.result.stats.states)

@@ -43,7 +43,7 @@ PARTS = ("spec", "model_check")
 def spec_only_bfs(preset_name: str, scenario_name: str) -> int:
     """Distinct states of benchmarks/spec_only.py's BFS on one model."""
     from benchmarks.spec_only import spec_only
-    from noloss.model_check.scenarios import scenario
+    from noloss.spec.rocketmq.faults import scenario
     from noloss.spec.rocketmq.config import preset
     from noloss.spec.rocketmq.model import Model
 
@@ -80,7 +80,7 @@ class ObjectStore:
 def explored(preset_name: str, scenario_name: str, objects: bool) -> int:
     from noloss.model_check import explore as explore_module
     from noloss.model_check.codec import Codec
-    from noloss.model_check.scenarios import scenario
+    from noloss.spec.rocketmq.faults import scenario
     from noloss.spec.rocketmq.config import preset
     from noloss.spec.rocketmq.model import Model
 

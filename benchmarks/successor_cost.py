@@ -36,7 +36,7 @@ sys.path.append(str(Path(__file__).resolve().parent.parent))
 from benchmarks.machine import uptime  # noqa: E402
 from noloss.model_check.codec import codec_for  # noqa: E402
 from noloss.model_check.explore import explore  # noqa: E402
-from noloss.model_check.scenarios import scenario  # noqa: E402
+from noloss.spec.rocketmq.faults import scenario  # noqa: E402
 from noloss.model_check.store import ExactStore  # noqa: E402
 from noloss.spec.rocketmq.config import preset  # noqa: E402
 import noloss.spec.rocketmq.model as model_module  # noqa: E402

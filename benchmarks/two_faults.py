@@ -25,12 +25,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.machine import uptime  # noqa: E402
 from noloss.model_check.check import VIOLATED, check  # noqa: E402
 from noloss.spec.rocketmq.config import PRESETS, preset  # noqa: E402
-from noloss.spec.rocketmq.faults import FAULT_KINDS, FaultModel  # noqa: E402
+from noloss.spec.rocketmq.faults import FAULTS, FAULT_KINDS, FaultModel  # noqa: E402
+from noloss.spec.rocketmq.protocol import ROCKETMQ  # noqa: E402
 
 
 def measure(name: str, max_faults: int, progress: bool) -> dict[str, Any]:
     started, cpu_started = time.perf_counter(), time.process_time()
-    result = check(preset(name), FaultModel.of(FAULT_KINDS, max_faults), progress=progress)
+    result = check(ROCKETMQ, preset(name), FAULTS.of(FAULT_KINDS, max_faults), progress=progress)
     stats = result.stats
     return {
         "states": stats.states,

@@ -62,7 +62,7 @@ from typing import Any
 from noloss.conformance.rocketmq.trace_check import Event, TraceError, event_of, explain, silent_closure, trace_models
 from noloss.conformance.workload import Resend
 from noloss.spec.rocketmq.config import PRESETS, Config
-from noloss.spec.rocketmq.faults import FAULT_KINDS, FaultModel
+from noloss.spec.rocketmq.faults import FAULTS, FAULT_KINDS
 from noloss.spec.rocketmq.model import Model
 from noloss.spec.rocketmq.properties import reachable
 
@@ -284,8 +284,8 @@ def _models(config: Config, projection: Projection) -> tuple[Model, Model]:
     faults = sum(e[0] == "fault" for e in events) + net + node_faults
     one = dataclasses.replace(config, messages=len({e[1] for e in events if e[0] == "send"}))
     if not faults:
-        return trace_models(one, FaultModel.none())
-    return trace_models(one, FaultModel.of(sorted(kinds, key=FAULT_KINDS.index), faults))
+        return trace_models(one, FAULTS.none())
+    return trace_models(one, FAULTS.of(sorted(kinds, key=FAULT_KINDS.index), faults))
 
 
 def check_projection(config: Config, projection: Projection) -> tuple[int | None, str] | None:

@@ -5,21 +5,31 @@ the BFS path to the first such state: a shortest one), holds when the graph was 
 without finding one, and is incomplete when a bound stopped the run first. A `sometimes`
 property holds when some reachable state has it and is VIOLATED (vacuous model) when the
 closed graph has none. Every counterexample replays through the spec (`replay`).
+
+The checker knows no protocol: `check` takes a `Protocol` (model_check/protocol.py), a
+configuration of it and a fault model, and asks the protocol for the model to explore.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
-from noloss.model_check.explore import Exploration, Stats, explore
+from noloss.model_check.explore import CheckableModel, Exploration, Stats, explore
+from noloss.model_check.faults import FaultModel
+from noloss.model_check.kinds import ALWAYS, EVENTUALLY, SOMETIMES
 from noloss.model_check.liveness import find_lasso
 from noloss.model_check.partition import PartitionedExploration, explore_partitioned
-from noloss.spec.rocketmq.actions import Action
-from noloss.spec.rocketmq.faults import FaultModel
-from noloss.spec.rocketmq.config import Config
-from noloss.spec.rocketmq.model import Model
-from noloss.model_check.kinds import ALWAYS, EVENTUALLY, SOMETIMES
-from noloss.spec.rocketmq.state import State
+
+if TYPE_CHECKING:
+    from noloss.model_check.protocol import Protocol
+
+# The checker carries a protocol's states, actions and configurations without looking inside
+# them: only the protocol's own hooks (model_check/protocol.py) read them.
+State = Any
+Action = Any
 
 HOLDS = "holds"
 VIOLATED = "VIOLATED"
@@ -50,7 +60,7 @@ class Verdict:
 
 @dataclass(frozen=True, slots=True)
 class CheckResult:
-    config: Config
+    config: Any  # the protocol's configuration
     faults: FaultModel
     initial: State
     stats: Stats
@@ -74,7 +84,7 @@ class ReplayError(AssertionError):
     """A counterexample step the spec does not allow: the checker and the spec disagree."""
 
 
-def replay(model: Model, initial: State, steps: tuple[Step, ...]) -> State:
+def replay(model: CheckableModel[Any, Any], initial: State, steps: tuple[Step, ...]) -> State:
     """Run `steps` through the spec from `initial`; raise ReplayError at the first bad step."""
     if initial not in model.init_states():
         raise ReplayError("the counterexample does not start in an initial state")
@@ -95,7 +105,12 @@ def _steps(exploration: Findings, node: int) -> tuple[Step, ...]:
 Findings = Exploration[State, Action] | PartitionedExploration[State, Action]
 
 
-def verdicts_of(model: Model, exploration: Findings, only: frozenset[str] | None = None) -> tuple[Verdict, ...]:
+def verdicts_of(
+    model: CheckableModel[Any, Any],
+    exploration: Findings,
+    is_fault: Callable[[Any], bool],
+    only: frozenset[str] | None = None,
+) -> tuple[Verdict, ...]:
     """One verdict per property of the model (or per property named in `only`)."""
     complete = exploration.stats.complete
     verdicts = []
@@ -111,7 +126,7 @@ def verdicts_of(model: Model, exploration: Findings, only: frozenset[str] | None
         elif prop.kind == EVENTUALLY:
             if not isinstance(exploration, Exploration):
                 raise ValueError("liveness needs the whole graph in one process: check it with one worker")
-            verdict = _liveness_verdict(model, exploration, prop.name, prop.kind, prop.statement)
+            verdict = _liveness_verdict(model, exploration, is_fault, prop.name, prop.kind, prop.statement)
         elif prop.kind == SOMETIMES:
             if prop.name in exploration.first_witness:
                 status = HOLDS
@@ -125,8 +140,9 @@ def verdicts_of(model: Model, exploration: Findings, only: frozenset[str] | None
 
 
 def _liveness_verdict(
-    model: Model,
+    model: CheckableModel[Any, Any],
     exploration: Exploration[State, Action],
+    is_fault: Callable[[Any], bool],
     name: str,
     kind: str,
     statement: str,
@@ -134,7 +150,7 @@ def _liveness_verdict(
     if not exploration.stats.complete:
         # A bound cut the graph: its frontier looks like deadlocks, so nothing can be concluded.
         return Verdict(name, kind, statement, INCOMPLETE, None)
-    lasso = find_lasso(model, exploration, name, Model.is_fault)
+    lasso = find_lasso(model, exploration, name, is_fault)
     if lasso is None:
         return Verdict(name, kind, statement, HOLDS, None)
     steps = tuple(Step(action, state) for action, state in lasso.prefix + lasso.cycle)
@@ -142,7 +158,8 @@ def _liveness_verdict(
 
 
 def check(
-    config: Config,
+    protocol: Protocol,
+    config: Any,
     faults: FaultModel,
     max_states: int | None = None,
     max_depth: int | None = None,
@@ -152,15 +169,15 @@ def check(
     workers: int = 1,
     reduce: bool = True,
 ) -> CheckResult:
-    """Explore the model of `config` under `faults` and judge every property (or those in `only`).
+    """Explore the protocol's model of `config` under `faults` and judge every property (or those in `only`).
 
     With `fingerprint`, states are kept as 64-bit hashes (Stats.omission_probability says how
     likely a collision hid one); counterexamples are replayed through the spec all the same.
     With `workers` > 1 the states are shared among that many processes (model_check.partition):
     no bounds, no fingerprints, and no liveness property may be selected (ValueError).
-    `reduce=False` explores the model without its reductions (spec/rocketmq/reductions.py).
+    `reduce=False` explores the model without its reductions (if the protocol has any).
     """
-    model = Model(config, faults, reduce)
+    model = protocol.model(config, faults, reduce)
     liveness = any(p.kind == EVENTUALLY and (only is None or p.name in only) for p in model.properties())
     exploration: Findings
     if workers > 1:
@@ -169,14 +186,14 @@ def check(
                 "several workers check always- and sometimes-properties only, without bounds or fingerprints: "
                 "select them with --properties"
             )
-        exploration = explore_partitioned(lambda: Model(config, faults, reduce), workers, progress)
+        exploration = explore_partitioned(partial(protocol.model, config, faults, reduce), workers, progress)
         initial = model.init_states()[0]
     else:
         exploration = explore(
             model, max_states=max_states, max_depth=max_depth, progress=progress, fingerprint=fingerprint, keep_edges=liveness
         )
         initial = exploration.state(exploration.initial[0])
-    verdicts = verdicts_of(model, exploration, only)
+    verdicts = verdicts_of(model, exploration, protocol.is_fault, only)
     for verdict in verdicts:
         if verdict.counterexample is not None:
             # Nothing is reported that the spec cannot replay step by step.
@@ -188,6 +205,6 @@ def check(
     return CheckResult(config, faults, initial, exploration.stats, verdicts)
 
 
-def property_names(config: Config, faults: FaultModel) -> tuple[str, ...]:
+def property_names(protocol: Protocol, config: Any, faults: FaultModel) -> tuple[str, ...]:
     """Every property name a check of this model reports, in report order."""
-    return tuple(prop.name for prop in Model(config, faults).properties())
+    return tuple(prop.name for prop in protocol.model(config, faults, True).properties())

@@ -11,9 +11,10 @@ from noloss.model_check.explore import explore
 from noloss.model_check.render import steps_json
 from noloss.spec.rocketmq.actions import Action, Attempt, PacketRef, Position, Queue, QueueOffset, Reply
 from noloss.spec.rocketmq.config import preset
-from noloss.spec.rocketmq.faults import FaultModel
+from noloss.spec.rocketmq.faults import FAULTS
 from noloss.spec.rocketmq.model import Model
 from noloss.spec.rocketmq.state import FLUSH_DISK_TIMEOUT, MAIN, REPLY, REQUEST, RETRY, SEND_OK
+from noloss.spec.rocketmq.protocol import ROCKETMQ
 
 
 def test_each_argument_prints_as_reports_print_it() -> None:
@@ -33,7 +34,7 @@ def test_every_kind_of_action_has_one_argument_type() -> None:
     config = preset("rocketmq-default").with_settings({"consumerMayFail": "true", "messages": "1", "checkStatus": "true"})
     types: dict[tuple[str, str], set[str]] = defaultdict(set)
     for reduce in (True, False):
-        model = Model(config, FaultModel.of(["master-crash", "net-drop", "net-dup", "consumer-crash"], 1), reduce)
+        model = Model(config, FAULTS.of(["master-crash", "net-drop", "net-dup", "consumer-crash"], 1), reduce)
         exploration = explore(model)
         for state in (exploration.state(node) for node in range(exploration.stats.states)):
             for action in model.actions(state):
@@ -43,8 +44,8 @@ def test_every_kind_of_action_has_one_argument_type() -> None:
 
 
 def test_json_names_the_argument_fields() -> None:
-    result = check(preset("rocketmq-default"), FaultModel.of(["master-power-loss"], 1))
+    result = check(ROCKETMQ, preset("rocketmq-default"), FAULTS.of(["master-power-loss"], 1))
     verdict = next(v for v in result.verdicts if v.name == "NoAckedLoss")
     assert verdict.counterexample is not None
-    args = [step["arg"] for step in steps_json(verdict.counterexample)]
+    args = [step["arg"] for step in steps_json(ROCKETMQ, verdict.counterexample)]
     assert args == [None, {"attempt": 1}, {"attempt": 1, "status": SEND_OK}, None]

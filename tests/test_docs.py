@@ -9,8 +9,9 @@ import pytest
 
 from noloss.model_check.matrix import run_matrix
 from noloss.cli.matrix_render import to_markdown, write_out
-from noloss.model_check.scenarios import DEFAULT_SCENARIOS
+from noloss.spec.rocketmq.faults import DEFAULT_SCENARIOS
 from noloss.spec.rocketmq.config import PRESETS
+from noloss.spec.rocketmq.protocol import ROCKETMQ
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -18,7 +19,7 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 @pytest.mark.slow
 def test_docs_matrix_is_not_stale(tmp_path: Path) -> None:
     """docs/ is `noloss matrix --out docs` (less the JSON); regenerate with `python -m noloss.cli.docs_gen`."""
-    matrix = run_matrix(list(PRESETS), list(DEFAULT_SCENARIOS))
+    matrix = run_matrix(ROCKETMQ, list(PRESETS), list(DEFAULT_SCENARIOS))
     assert (DOCS / "matrix.md").read_text() == to_markdown(matrix) + "\n"
     # The committed counterexample pages are exactly what today's (replayed) counterexamples give.
     write_out(matrix, tmp_path, with_json=False)
@@ -37,7 +38,7 @@ def test_a_knob_moves_the_matrix_verdict(monkeypatch) -> None:  # type: ignore[n
     """Verdicts come from exploration: the same preset name with one knob changed flips its cell."""
     import noloss.spec.rocketmq.config
 
-    cell = lambda: run_matrix(["probe"], ["net-drop"], jobs=1).cells[0]  # noqa: E731
+    cell = lambda: run_matrix(ROCKETMQ, ["probe"], ["net-drop"], jobs=1).cells[0]  # noqa: E731
     status = lambda c: next(v.status for v in c.result.verdicts if v.name == "NoAckedLoss")  # noqa: E731
     monkeypatch.setitem(noloss.spec.rocketmq.config.PRESETS, "probe", PRESETS["oneway"])
     assert status(cell()) == "VIOLATED"

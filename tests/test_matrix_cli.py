@@ -10,7 +10,8 @@ import pytest
 
 from noloss.cli import main
 from tests.cli_run import run
-from noloss.cli.matrix_render import LABELS, WIDTH
+from noloss.cli.matrix_render import WIDTH
+from noloss.spec.rocketmq.protocol import ROCKETMQ
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -69,7 +70,7 @@ def test_help_explains_columns_and_exit_status(capsys: pytest.CaptureFixture[str
     with pytest.raises(SystemExit):
         main(["matrix", "--help"])
     out = " ".join(capsys.readouterr().out.split())
-    for name, label in LABELS.items():
+    for name, label in ROCKETMQ.labels.items():
         assert f"{label}={name}" in out
     assert "exit status: 0 every property holds in every cell, 1 some cell violates a property, 2 bad input" in out
 

@@ -9,7 +9,7 @@ import pytest
 
 from noloss.model_check.explore import explore
 from noloss.spec.rocketmq.config import preset
-from noloss.spec.rocketmq.faults import FAULT_KINDS, FaultModel
+from noloss.spec.rocketmq.faults import FAULTS, FAULT_KINDS
 from noloss.spec.rocketmq.model import Model
 from tests.tiers import tiered
 
@@ -28,7 +28,7 @@ CELLS = {
 def test_cached_actions_are_the_guards_actions(name: str) -> None:
     config = preset(name).with_settings(CELLS[name])
     for max_faults in (1, 2):
-        model = Model(config, FaultModel.of(FAULT_KINDS, max_faults))
+        model = Model(config, FAULTS.of(FAULT_KINDS, max_faults))
         exploration = explore(model, max_states=3_000 if name == "commit-before-process" else 100_000, keep_edges=False)
         fresh = Model(model.config, model.faults)
         for node in range(exploration.stats.states):

@@ -16,9 +16,10 @@ import pytest
 from noloss.model_check.check import check
 from noloss.spec.rocketmq.actions import Action, Attempt, QueueOffset
 from noloss.spec.rocketmq.config import preset
-from noloss.spec.rocketmq.faults import FAULT_KINDS, FaultModel
+from noloss.spec.rocketmq.faults import FAULTS, FAULT_KINDS
 from noloss.spec.rocketmq.model import Model
 from noloss.spec.rocketmq.state import MAIN
+from noloss.spec.rocketmq.protocol import ROCKETMQ
 
 NONE = "none"
 THREE_FAULTS = ("master-crash", "consumer-crash", "master-power-loss")
@@ -48,9 +49,9 @@ RELEASE_CELLS = [
 
 def compare(name: str, kind: str, messages: int, settings: tuple[str, ...] = ()) -> None:
     config = preset(name).with_settings({"messages": str(messages), **dict(setting.split("=") for setting in settings)})
-    faults = FaultModel.none() if kind == NONE else FaultModel.of([kind], 1)
-    reduced = check(config, faults)
-    unreduced = check(config, faults, reduce=False)
+    faults = FAULTS.none() if kind == NONE else FAULTS.of([kind], 1)
+    reduced = check(ROCKETMQ, config, faults)
+    unreduced = check(ROCKETMQ, config, faults, reduce=False)
     assert reduced.stats.complete and unreduced.stats.complete
     ratio = unreduced.stats.states / reduced.stats.states
     print(f"{name} {' '.join(settings)} / {kind} / {messages} message(s): {reduced.stats.states:,} -> {unreduced.stats.states:,} states unreduced ({ratio:.1f}x)")
@@ -89,7 +90,7 @@ def _run(model: Model, actions: list[Action]) -> list[list[tuple[Action, object]
 
 def test_the_silent_steps_are_the_unreduced_models_actions() -> None:
     """What the reduced model does in one step, the unreduced one does in the listed steps."""
-    config, faults = preset("rocketmq-default"), FaultModel.of(["master-crash"], 1)
+    config, faults = preset("rocketmq-default"), FAULTS.of(["master-crash"], 1)
     script = [Action("producer", "send", 0), Action("master", "receive", 0, Attempt(1)), Action("consumer", "consume", 0, QueueOffset(MAIN, 0))]
     reduced = _run(Model(config, faults), script)
     silent = [str(action) for steps in reduced for action, _ in steps[1:]]

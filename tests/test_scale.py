@@ -11,11 +11,11 @@ from noloss.model_check.partition import explore_partitioned
 from noloss.model_check.progress import Progress, levels_left, resident_bytes, wanted
 from noloss.model_check.store import ExactStore, FingerprintStore
 from noloss.spec.rocketmq.config import preset
-from noloss.spec.rocketmq.faults import FaultModel
+from noloss.spec.rocketmq.faults import FAULTS
 from noloss.spec.rocketmq.model import Model
 from tests.toys import SmallGraph
 
-SMALL = (preset("strict").with_settings({"messages": "1"}), FaultModel.of(["master-crash"], 1))
+SMALL = (preset("strict").with_settings({"messages": "1"}), FAULTS.of(["master-crash"], 1))
 
 
 def test_the_exact_store_finds_what_it_kept_across_growth() -> None:

@@ -10,16 +10,17 @@ import pytest
 
 from noloss.model_check.check import HOLDS, VIOLATED, CheckResult, check, replay
 from noloss.spec.rocketmq.config import PRESETS, preset
-from noloss.spec.rocketmq.faults import FAULT_KINDS, FaultModel
+from noloss.spec.rocketmq.faults import FAULTS, FAULT_KINDS
 from noloss.spec.rocketmq.model import Model
 from noloss.spec.rocketmq.properties import lost_messages
+from noloss.spec.rocketmq.protocol import ROCKETMQ
 from tests.tiers import tiered
 
 
 def run(preset_name: str, *kinds: str, max_faults: int = 1, **settings: str) -> CheckResult:
     config = preset(preset_name).with_settings(settings)
-    faults = FaultModel.of(kinds, max_faults) if kinds else FaultModel.none()
-    return check(config, faults)
+    faults = FAULTS.of(kinds, max_faults) if kinds else FAULTS.none()
+    return check(ROCKETMQ, config, faults)
 
 
 def status(result: CheckResult, name: str) -> str:
@@ -148,7 +149,7 @@ def test_strict_power_loss_counterexample_skips_a_stored_message() -> None:
 
 @pytest.mark.slow
 def test_strict_any_single_fault_all_kinds_together() -> None:
-    result = check(preset("strict"), FaultModel.of(FAULT_KINDS, 1))
+    result = check(ROCKETMQ, preset("strict"), FAULTS.of(FAULT_KINDS, 1))
     assert result.stats.complete
     assert result.stats.states == 356_954  # 298,350 before a restart broke the trusted slave's HA link
     assert status(result, "NoAckedLoss") == VIOLATED

@@ -9,18 +9,19 @@ from __future__ import annotations
 import pytest
 
 from noloss.model_check.check import HOLDS, VIOLATED, CheckResult, check
-from noloss.model_check.scenarios import scenario
+from noloss.spec.rocketmq.faults import scenario
 from noloss.spec.rocketmq.actions import Action, Attempt, PacketRef, Position, Queue, QueueOffset, Reply
 from noloss.spec.rocketmq.config import Config, ConfigError, preset
-from noloss.spec.rocketmq.faults import FaultModel
+from noloss.spec.rocketmq.faults import FAULTS, FaultModel
 from noloss.spec.rocketmq.model import Model
 from noloss.spec.rocketmq.state import FLUSH_SLAVE_TIMEOUT, MAIN, REPLY, REQUEST, SEND_OK, SLAVE_NOT_AVAILABLE, WAITING, Packet, State
+from noloss.spec.rocketmq.protocol import ROCKETMQ
 from tests.test_verdicts import counterexample, status
 from tests.tiers import tiered
 
 
 def explore(preset_name: str, scenario_name: str, **settings: str) -> CheckResult:
-    result = check(preset(preset_name).with_settings(settings), scenario(scenario_name))
+    result = check(ROCKETMQ, preset(preset_name).with_settings(settings), scenario(scenario_name))
     assert result.stats.complete
     return result
 
@@ -118,17 +119,17 @@ def test_a_master_counts_a_slave_again_only_after_it_reconnects(trusted: str) ->
     config = preset("strict").with_settings({"haTrustSlaveOffset": trusted})
     state = take(
         config,
-        FaultModel.of(["master-crash"], 1),
+        FAULTS.of(["master-crash"], 1),
         [Action("producer", "send", 0), Action("master", "crash", None), Action("master", "restart", None)],
     )
     assert not state.slave_linked
-    assert Action("slave", "reconnect", None) in Model(config, FaultModel.of(["master-crash"], 1)).actions(state)
+    assert Action("slave", "reconnect", None) in Model(config, FAULTS.of(["master-crash"], 1)).actions(state)
 
 
 def test_a_restarted_master_answers_slave_not_available_until_the_slave_reconnects() -> None:
     """4.9.7 HAService.isSlaveOK needs a live HA connection (connectionCount > 0); a restarted
     master has none until the slave's HAClient connects again, trusted offsets or not."""
-    faults = FaultModel.of(["master-crash"], 1)
+    faults = FAULTS.of(["master-crash"], 1)
     restarted = [Action("master", "crash", None), Action("master", "restart", None), Action("producer", "send", 0)]
     receive = Action("master", "receive", 0, Attempt(1))
     state = take(preset("strict"), faults, [*restarted, receive, Action("master", "flush", None)])
@@ -139,7 +140,7 @@ def test_a_restarted_master_answers_slave_not_available_until_the_slave_reconnec
 
 def test_where_no_send_waits_for_the_slave_it_reconnects_at_once() -> None:
     """The reconnect is silent (spec/rocketmq/reductions.py) unless a held send can see it."""
-    faults = FaultModel.of(["master-crash"], 1)
+    faults = FAULTS.of(["master-crash"], 1)
     steps = [Action("master", "crash", None), Action("master", "restart", None)]
     assert take(preset("sync-flush-async-master"), faults, steps).slave_linked
     assert not take(preset("strict"), faults, steps).slave_linked
@@ -177,7 +178,7 @@ def test_4_x_strands_what_only_the_slave_holds_behind_a_restarted_master_too() -
 @pytest.mark.parametrize(("version", "expected"), [("4.9.7", SLAVE_NOT_AVAILABLE), ("5.3", FLUSH_SLAVE_TIMEOUT)])
 def test_a_sync_master_without_its_slave(version: str, expected: int) -> None:
     config = preset("strict").with_settings({"rocketmqVersion": version, "inSyncReplicas": "2"})
-    faults = FaultModel.of(["slave-crash"], 1)
+    faults = FAULTS.of(["slave-crash"], 1)
     steps = [
         Action("slave", "crash", None),
         Action("producer", "send", 0),
@@ -198,7 +199,7 @@ def test_a_send_whose_reply_timed_out_is_not_retried() -> None:
     config = preset("rocketmq-default")
     state = take(
         config,
-        FaultModel.of(["net-drop"], 1),
+        FAULTS.of(["net-drop"], 1),
         [Action("producer", "send", 0), Action("net", "drop", 0, PacketRef(REQUEST, 1, 0)), Action("producer", "timeout", 0)],
     )
     assert state.network == () and state.producer.current == 1 and state.producer.acked == 0
@@ -214,7 +215,7 @@ def test_offset_overflow_badly_by_version(version: str, corrected: int) -> None:
     config = preset("rocketmq-default").with_settings({"rocketmqVersion": version})
     state = take(
         config,
-        FaultModel.of(["master-power-loss"], 1),
+        FAULTS.of(["master-power-loss"], 1),
         [
             Action("producer", "send", 0),
             Action("master", "receive", 0, Attempt(1)),

@@ -61,7 +61,7 @@ from noloss.reference.sim import SimCluster, SimNode
 from noloss.conformance.rocketmq.sim_consumer import BODY, SimConsumer
 from noloss.spec.rocketmq.actions import Action, Attempt, PacketRef, Position, Reply, arg_of, up
 from noloss.spec.rocketmq.config import ONEWAY_SEND, Config
-from noloss.spec.rocketmq.faults import FAULT_INDEX
+from noloss.spec.rocketmq.faults import FAULT_INDEX, FAULTS
 from noloss.spec.rocketmq.model import Model
 from noloss.spec.rocketmq.state import (
     DOWN,
@@ -166,8 +166,7 @@ class World:
         """Carry out `action` (which took the spec from `before` to `after`) on the cluster;
         return the spec actions the broker also took."""
         extra: list[Action] = []
-        key = f"{action.actor}-{action.verb}"
-        if key in FAULT_INDEX:
+        if Model.is_fault(action):
             self._fault(action)
         elif action.actor == "producer":
             self._producer(action, before, after)
@@ -304,7 +303,7 @@ class World:
     # -- faults ----------------------------------------------------------------------
 
     def _fault(self, action: Action) -> None:
-        self.faults[FAULT_INDEX[f"{action.actor}-{action.verb}"]] += 1
+        self.faults[FAULT_INDEX[FAULTS.by_action[(action.actor, action.verb)]]] += 1
         actor, verb = action.actor, action.verb
         if actor == "net":
             ref = arg_of(action, PacketRef)

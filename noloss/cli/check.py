@@ -8,10 +8,12 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from noloss.cli.protocols import DEFAULT, protocol_named
 from noloss.model_check.check import check, property_names
+from noloss.model_check.faults import FaultModel, FaultSpecError
+from noloss.model_check.protocol import Protocol
 from noloss.model_check.render import mermaid_diagrams, to_json_data, to_markdown, to_mermaid_all, to_text
-from noloss.spec.rocketmq.config import ConfigError, Config, preset
-from noloss.spec.rocketmq.faults import FaultModel, FaultSpecError, parse_faults
+from noloss.spec.rocketmq.protocol import ROCKETMQ
 from noloss.spec.rocketmq.conf_files import (
     BROKER,
     CONSUMER,
@@ -42,9 +44,18 @@ _CONF_HELP = {
 }
 
 
+def add_protocol_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--protocol", default=DEFAULT, metavar="NAME", help=f"the protocol whose model is checked (default {DEFAULT})"
+    )
+
+
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """The options that choose a configuration (shared by every command that builds a model)."""
-    parser.add_argument("--preset", default="rocketmq-default", help="named configuration (see `noloss presets`)")
+    add_protocol_argument(parser)
+    parser.add_argument(
+        "--preset", default=None, help=f"named configuration (see `noloss presets`; default {ROCKETMQ.default_preset})"
+    )
     for kind, help_text in _CONF_HELP.items():
         parser.add_argument(OPTION[kind], metavar="FILE", default=None, help=help_text)
     parser.add_argument(
@@ -71,7 +82,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 class Configured:
     """The configuration the options name, and what the RocketMQ files (if any) said."""
 
-    config: Config
+    protocol: Protocol
+    config: Any
     reading: Reading | None
     notes: tuple[str, ...]
 
@@ -79,8 +91,15 @@ class Configured:
         return [] if self.reading is None else printable_summary(self.reading, self.notes)
 
 
-def _overrides(args: argparse.Namespace) -> dict[str, str]:
+def protocol_of(args: argparse.Namespace) -> Protocol:
+    """The protocol `--protocol` names; `--preset` defaults to its default preset."""
+    protocol = protocol_named(args.protocol)
+    if getattr(args, "preset", None) is None:
+        args.preset = protocol.default_preset
+    return protocol
 
+
+def _overrides(args: argparse.Namespace, protocol: Protocol) -> dict[str, str]:
     settings: dict[str, str] = {}
     for item in args.settings:
         key, equals, value = item.partition("=")
@@ -88,46 +107,48 @@ def _overrides(args: argparse.Namespace) -> dict[str, str]:
             raise UsageError(f"--set {item!r}: expected KEY=VALUE")
         settings[key.strip()] = value
     if args.messages is not None:
-        settings["messages"] = str(args.messages)
+        if protocol.size_knob is None:
+            raise UsageError(f"--messages: the {protocol.name} protocol has no message count to set")
+        settings[protocol.size_knob] = str(args.messages)
     return settings
 
 
 def configure(args: argparse.Namespace) -> Configured:
     """Preset, then the RocketMQ files, then --set; UsageError (exit 2) on any bad input."""
-
-    overrides = _overrides(args)
+    protocol = protocol_of(args)
+    overrides = _overrides(args, protocol)
+    paths = {kind: path for kind in OPTION if (path := getattr(args, f"{kind}_conf")) is not None}
     try:
-        files = [read_file(kind, path) for kind in OPTION if (path := getattr(args, f"{kind}_conf")) is not None]
-        reading = interpret(files, args.allow_unknown_keys) if files else None
-        config = preset(args.preset)
-        if reading is None:
-            return Configured(config.with_settings(overrides), None, ())
+        config = protocol.preset(args.preset)
+        if not paths:
+            return Configured(protocol, protocol.configure(config, overrides), None, ())
+        if protocol is not ROCKETMQ:
+            raise UsageError(f"{OPTION[next(iter(paths))]}: RocketMQ's files configure the rocketmq protocol, not {protocol.name}")
+        reading = interpret([read_file(kind, path) for kind, path in paths.items()], args.allow_unknown_keys)
         config = config.with_settings(reading.settings).with_settings(overrides)
         notes = review(reading, config, "--set" if "rocketmqVersion" in overrides else f"--preset {args.preset}")
-        return Configured(config, reading, notes)
-    except (ConfigError, ConfFileError) as error:
+        return Configured(protocol, config, reading, notes)
+    except (ValueError, ConfFileError) as error:
         raise UsageError(str(error)) from None
 
 
-def config_from(args: argparse.Namespace) -> Config:
+def config_from(args: argparse.Namespace) -> Any:
     """The configuration the options name; UsageError (exit 2) on an unknown key or bad value."""
     return configure(args).config
 
 
-def faults_from(args: argparse.Namespace) -> FaultModel:
-
+def faults_from(args: argparse.Namespace, protocol: Protocol) -> FaultModel:
     try:
-        return parse_faults(args.faults, args.max_faults)
+        return protocol.faults.parse(args.faults, args.max_faults)
     except FaultSpecError as error:
         raise UsageError(str(error)) from None
 
 
-def properties_from(args: argparse.Namespace, config: Config, faults: FaultModel) -> frozenset[str] | None:
+def properties_from(args: argparse.Namespace, protocol: Protocol, config: Any, faults: FaultModel) -> frozenset[str] | None:
     """The properties `--properties` names (None: all); UsageError names an unknown one."""
-
     if args.properties is None:
         return None
-    known = property_names(config, faults)
+    known = property_names(protocol, config, faults)
     names = frozenset(name_list("--properties", args.properties))
     for name in sorted(names):
         if name not in known:
@@ -140,13 +161,15 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--out DIR goes with --format mermaid (one .mmd file per counterexample)")
     out = checked_out_dir(args.out)
     configured = configure(args)
-    faults = faults_from(args)
+    protocol = configured.protocol
+    faults = faults_from(args, protocol)
     config = configured.config
-    only = properties_from(args, config, faults)
+    only = properties_from(args, protocol, config, faults)
     if args.workers < 1:
         raise UsageError(f"--workers {args.workers}: expected 1 or more")
     try:
         result = check(
+            protocol,
             config,
             faults,
             max_states=args.max_states,
@@ -161,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
             raise
         raise UsageError(f"--workers {args.workers}: {error}") from None
     if args.format == "json":
-        data = to_json_data(result)
+        data = to_json_data(protocol, result)
         if configured.reading is not None:
             conf = summary_data(configured.reading, configured.notes)
             data["ignored"] = conf.pop("ignored")
@@ -171,18 +194,18 @@ def run(args: argparse.Namespace) -> int:
         for line in configured.header():
             print(line, file=sys.stderr)
         if out is None:
-            print(to_mermaid_all(result))
+            print(to_mermaid_all(protocol, result))
         else:
-            for name, diagram in mermaid_diagrams(result).items():
+            for name, diagram in mermaid_diagrams(protocol, result).items():
                 (out / f"{name}.mmd").write_text(diagram + "\n")
                 print(out / f"{name}.mmd")
     elif args.format == "markdown":
-        print(to_markdown(result, args.preset))
+        print(to_markdown(protocol, result, args.preset))
     else:
         print(f"preset: {args.preset}" + (f"  with {', '.join(args.settings)}" if args.settings else ""))
         for line in configured.header():
             print(line)
-        print(to_text(result))
+        print(to_text(protocol, result))
     return result.exit_code
 
 

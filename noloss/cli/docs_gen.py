@@ -4,7 +4,8 @@
 
 docs/matrix.md is exactly `noloss matrix --format markdown` (a test regenerates it and fails
 when the committed file is stale); docs/counterexamples/ holds each distinct violation as
-numbered steps, a Mermaid diagram and a paragraph on what prevents it (spec/rocketmq/explain.py).
+numbered steps, a Mermaid diagram and a paragraph on what prevents it (noloss/cli/matrix_render.py,
+with RocketMQ's own words from spec/rocketmq/explain.py).
 It is `noloss matrix --out docs` without the JSON. docs/findings.md is
 spec/rocketmq/findings.py's page, for RocketMQ operators.
 """
@@ -18,8 +19,9 @@ from pathlib import Path
 from noloss.spec.rocketmq.findings import findings_markdown
 from noloss.model_check.matrix import run_matrix
 from noloss.cli.matrix_render import write_out
-from noloss.model_check.scenarios import DEFAULT_SCENARIOS
+from noloss.spec.rocketmq.faults import DEFAULT_SCENARIOS
 from noloss.spec.rocketmq.config import PRESETS
+from noloss.spec.rocketmq.protocol import ROCKETMQ
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docs", default="docs")
     parser.add_argument("--jobs", type=int, default=None)
     args = parser.parse_args(argv)
-    matrix = run_matrix(list(PRESETS), list(DEFAULT_SCENARIOS), jobs=args.jobs, progress=True)
+    matrix = run_matrix(ROCKETMQ, list(PRESETS), list(DEFAULT_SCENARIOS), jobs=args.jobs, progress=True)
     written = write_out(matrix, Path(args.docs), with_json=False)
     findings = Path(args.docs) / "findings.md"
     findings.write_text(findings_markdown())

@@ -14,30 +14,31 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from noloss.cli.check import add_model_arguments
+from noloss.cli.check import add_model_arguments, add_protocol_argument, protocol_of
 from noloss.cli.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATED, UsageError, name_list, positive
+from noloss.cli.matrix_render import to_json_data_matrix, to_markdown, to_text, verdict_lines, verdicts, write_out
 from noloss.cli.rows import Row, rows_from
 from noloss.cli.user_paths import checked_out_dir
-from noloss.model_check.matrix import COLUMNS, LARGE, Matrix, expected_size, run_matrix
-from noloss.cli.matrix_render import LABELS, to_json_data_matrix, to_markdown, to_text, verdict_lines, verdicts, write_out
-from noloss.model_check.scenarios import DEFAULT_SCENARIOS, EXAMPLE_COMBINATIONS, NAMED, scenario
-from noloss.spec.rocketmq.config import PRESETS, Config, ConfigError
-from noloss.spec.rocketmq.faults import FaultSpecError
+from noloss.model_check.faults import FaultSpecError
+from noloss.model_check.matrix import LARGE, Matrix, expected_size, run_matrix
+from noloss.model_check.protocol import Protocol
+from noloss.spec.rocketmq.config import Config
+from noloss.spec.rocketmq.protocol import ROCKETMQ
 
 EXIT_STATUS = (
     "exit status: 0 every property holds in every cell, 1 some cell violates a property, 2 bad input, "
     "3 no violation but --max-states stopped some cell (incomplete), 130 interrupted"
 )
 COLUMNS_HELP = (
-    "columns: " + ", ".join(f"{LABELS[name]}={name}" for name in COLUMNS)
+    "columns (rocketmq): " + ", ".join(f"{ROCKETMQ.labels[name]}={name}" for name in ROCKETMQ.columns)
     + " (the output's legend says what each means); marks: ok holds, X(n) violated with an n-step "
     "counterexample, ? incomplete"
 )
 
 
-def _warn_large(scenarios: list[str], max_states: int | None, quiet: bool) -> None:
+def _warn_large(protocol: Protocol, scenarios: list[str], max_states: int | None, quiet: bool) -> None:
     for name in scenarios:
-        size = expected_size(name)
+        size = expected_size(protocol, name)
         if size >= LARGE and not quiet:
             bound = f" (--max-states {max_states:,} bounds each cell)" if max_states else "; --max-states bounds it"
             print(
@@ -51,17 +52,23 @@ def compute(args: argparse.Namespace) -> tuple[list[Row], Matrix]:
     """The rows the options name, and their matrix; UsageError before any work on bad input."""
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"bad value {args.jobs} for --jobs: allowed a positive integer")
+    protocol = protocol_of(args)
     rows = rows_from(args)
-    scenarios = list(DEFAULT_SCENARIOS) if args.scenarios is None else name_list("--scenarios", args.scenarios)
+    faults = protocol.faults
+    scenarios = list(faults.default_scenarios()) if args.scenarios is None else name_list("--scenarios", args.scenarios)
+    messages = args.messages if args.messages is not None else Config().messages
     try:
         for name in scenarios:
-            scenario(name)
-        messages = args.messages if args.messages is not None else Config().messages
-        Config(messages=messages)
-    except (ConfigError, FaultSpecError) as error:
+            faults.scenario(name)
+        if protocol.size_knob is not None:
+            protocol.configure(protocol.preset(protocol.default_preset), {protocol.size_knob: str(messages)})
+        elif args.messages is not None:
+            raise UsageError(f"--messages: the {protocol.name} protocol has no message count to set")
+    except (ValueError, FaultSpecError) as error:
         raise UsageError(str(error)) from None
-    _warn_large(scenarios, args.max_states, args.quiet)
+    _warn_large(protocol, scenarios, args.max_states, args.quiet)
     matrix = run_matrix(
+        protocol,
         [row.label for row in rows],
         scenarios,
         messages=messages,
@@ -74,7 +81,7 @@ def compute(args: argparse.Namespace) -> tuple[list[Row], Matrix]:
 
 
 def exit_status(matrix: Matrix) -> int:
-    statuses = [v.status for cell in matrix.cells for v in cell.result.verdicts if v.name in COLUMNS]
+    statuses = [v.status for cell in matrix.cells for v in cell.result.verdicts if v.name in matrix.protocol.columns]
     if "VIOLATED" in statuses:
         return EXIT_VIOLATED
     return EXIT_INCOMPLETE if "incomplete" in statuses else EXIT_OK
@@ -111,8 +118,15 @@ def run_report(args: argparse.Namespace) -> int:
 
 
 def run_presets(args: argparse.Namespace) -> int:
-    """Each preset: the RocketMQ release it describes, and what it sets beyond that release's defaults."""
-    for name, config in PRESETS.items():
+    """Each preset: for RocketMQ, the release it describes and what it sets beyond that release's
+    defaults; for another protocol, its settings."""
+    protocol = protocol_of(args)
+    if protocol is not ROCKETMQ:
+        for name, config in protocol.presets.items():
+            settings = ", ".join(f"{key}={value}" for key, value in protocol.settings(config).items())
+            print(f"{name:<24} {settings}")
+        return 0
+    for name, config in ROCKETMQ.presets.items():
         defaults = Config(rocketmqVersion=config.rocketmqVersion).settings()
         changed = {key: value for key, value in config.settings().items() if value != defaults[key]}
         settings = ", ".join(f"{key}={value}" for key, value in changed.items()) or "its shipped defaults"
@@ -121,11 +135,13 @@ def run_presets(args: argparse.Namespace) -> int:
 
 
 def run_scenarios(args: argparse.Namespace) -> int:
-    for name, meaning in NAMED.items():
-        scenario(name)
-        default = "  (default)" if name in DEFAULT_SCENARIOS else ""
+    faults = protocol_of(args).faults
+    defaults = faults.default_scenarios()
+    for name, meaning in faults.named_scenarios().items():
+        faults.scenario(name)
+        default = "  (default)" if name in defaults else ""
         print(f"{name:<20} {meaning}{default}")
-    print(f"{'A+B':<20} each named fault once, e.g. {', '.join(EXAMPLE_COMBINATIONS)}")
+    print(f"{'A+B':<20} each named fault once, e.g. {', '.join(faults.example_combinations())}")
     return 0
 
 
@@ -167,5 +183,9 @@ def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
     _add_matrix_arguments(report)
     report.add_argument("--out", required=True, metavar="DIR", help="the site's directory (made if missing)")
     report.set_defaults(run=run_report)
-    subparsers.add_parser("presets", help="list the presets and their settings").set_defaults(run=run_presets)
-    subparsers.add_parser("scenarios", help="list the fault scenarios").set_defaults(run=run_scenarios)
+    presets = subparsers.add_parser("presets", help="list the presets and their settings")
+    add_protocol_argument(presets)
+    presets.set_defaults(run=run_presets)
+    scenarios = subparsers.add_parser("scenarios", help="list the fault scenarios")
+    add_protocol_argument(scenarios)
+    scenarios.set_defaults(run=run_scenarios)

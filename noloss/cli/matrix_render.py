@@ -1,36 +1,26 @@
-"""The matrix as a text table, a Markdown table (docs/matrix.md), JSON, and counterexample files."""
+"""The matrix as a text table, a Markdown table (docs/matrix.md), JSON, and counterexample files.
+
+Any protocol's: its columns, labels and words come from the matrix's `Protocol`.
+"""
 
 from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from noloss.cli import shell_words
+from noloss.cli.protocols import DEFAULT
 from noloss.model_check.check import HOLDS, INCOMPLETE, VIOLATED, Verdict
-from noloss.spec.rocketmq.explain import COUNTEREXAMPLES, distinct_violations, links, prevention
-from noloss.model_check.matrix import COLUMNS, Cell, Matrix
-from noloss.model_check.matrix_names import clear_pages, counterexample_name
-from noloss.model_check.render import final_note, step_lines, to_json_data, to_mermaid
-from noloss.spec.rocketmq.faults import FAULT_KINDS
-from noloss.spec.rocketmq.properties import DUPLICATES, LIVENESS, SAFETY
+from noloss.model_check.matrix import Cell, Matrix
+from noloss.model_check.matrix_names import COUNTEREXAMPLES, clear_pages, counterexample_name, distinct_violations, links
+from noloss.model_check.render import step_lines, to_json_data, to_mermaid
 
 WIDTH = 100  # the text report fits a terminal this wide
-# The text table's short column labels; the legend under the table spells each one out.
-LABELS: dict[str, str] = {
-    "NoAckedLoss": "Loss",
-    "NoAckedStranded": "Reach",
-    "AckedEventuallyConsumed": "Live",
-    "NoConsumeBeforeProcess": "Early",
-    "NoPhantom": "Phant",
-    "NoDuplicateProcessing": "Dup",
-    "ExactlyOnceEffect": "Once",
-}
 _TERSE = {HOLDS: "ok", VIOLATED: "X", INCOMPLETE: "?"}
 LEGEND = "ok holds; X(n) violated, shortest counterexample n steps; ? incomplete (a bound stopped it); - not checked"
-STATEMENTS = {prop.name: prop.statement for prop in (*SAFETY, *DUPLICATES, *LIVENESS)}
 
 
 def _verdicts(cell: Cell) -> dict[str, Verdict]:
@@ -77,11 +67,12 @@ def _columns(rows: list[list[str]]) -> list[str]:
 
 def _table(matrix: Matrix) -> list[str]:
     """One table, or one per row when the row names and scenarios would not fit WIDTH."""
-    labels = [LABELS[name] for name in COLUMNS]
+    columns = matrix.protocol.columns
+    labels = [matrix.protocol.labels[name] for name in columns]
 
     def marks(cell: Cell) -> list[str]:
         verdicts = _verdicts(cell)
-        return [_terse(verdicts.get(name)) for name in COLUMNS] + [f"{cell.result.stats.states:,}"]
+        return [_terse(verdicts.get(name)) for name in columns] + [f"{cell.result.stats.states:,}"]
 
     flat = _columns(
         [["configuration", "scenario", *labels, "states"]]
@@ -101,11 +92,14 @@ def _wrapped(text: str, indent: str = "    ") -> list[str]:
     return textwrap.wrap(text, WIDTH, subsequent_indent=indent, break_on_hyphens=False)
 
 
-def legend_lines() -> list[str]:
+def legend_lines(matrix: Matrix) -> list[str]:
     """What each column label and mark means."""
+    protocol = matrix.protocol
+    statements = {v.name: v.statement for cell in matrix.cells for v in cell.result.verdicts}
     lines = _wrapped(LEGEND)
-    for name in COLUMNS:
-        lines += _wrapped(f"{LABELS[name]:<5} = {name}: {STATEMENTS[name]}", " " * 8)
+    for name in protocol.columns:
+        statement = statements.get(name, "not checked in this matrix")
+        lines += _wrapped(f"{protocol.labels[name]:<5} = {name}: {statement}", " " * 8)
     return lines
 
 
@@ -118,14 +112,15 @@ def _vacuity_lines(matrix: Matrix) -> list[str]:
 
 def _same_model(matrix: Matrix) -> dict[str, tuple[str, str]]:
     """Row -> (an earlier row of the same model, the settings in which they differ)."""
+    protocol = matrix.protocol
     configs = {cell.preset: cell.result.config for cell in matrix.cells}
-    first: dict[tuple[object, ...], str] = {}
+    first: dict[Hashable, str] = {}
     same = {}
     for row, config in configs.items():
-        earlier = first.setdefault(config.model_key(), row)
+        earlier = first.setdefault(protocol.model_key(config), row)
         if earlier != row:
-            theirs = configs[earlier].settings()
-            differing = [f"{key}={value}" for key, value in config.settings().items() if theirs[key] != value]
+            theirs = protocol.settings(configs[earlier])
+            differing = [f"{key}={value}" for key, value in protocol.settings(config).items() if theirs[key] != value]
             same[row] = (earlier, ", ".join(differing))
     return same
 
@@ -140,13 +135,15 @@ def verdict_lines(matrix: Matrix) -> list[str]:
 STRANDED = "STRANDED"
 
 
-def _loss_status(cell: Cell) -> str | None:
-    """NoAckedLoss's status, or STRANDED where it holds and NoAckedStranded is violated."""
+def _loss_status(matrix: Matrix, cell: Cell) -> str | None:
+    """The loss property's status (NoAckedLoss), or STRANDED where it holds and the stranded
+    one (NoAckedStranded) is violated."""
     verdicts = _verdicts(cell)
-    loss = verdicts.get("NoAckedLoss")
+    protocol = matrix.protocol
+    loss = verdicts.get(protocol.loss) if protocol.loss is not None else None
     if loss is None:
         return None
-    stranded = verdicts.get("NoAckedStranded")
+    stranded = verdicts.get(protocol.stranded) if protocol.stranded is not None else None
     if loss.status == HOLDS and stranded is not None and stranded.status == VIOLATED:
         return STRANDED
     return loss.status
@@ -167,7 +164,7 @@ def verdicts(matrix: Matrix) -> list[str]:
         by_status: dict[str, list[str]] = {HOLDS: [], VIOLATED: [], INCOMPLETE: [], STRANDED: []}
         for cell in matrix.cells:
             if cell.preset == row:
-                status = _loss_status(cell)
+                status = _loss_status(matrix, cell)
                 if status is not None:
                     by_status[status].append("no fault" if cell.scenario == "none" else cell.scenario)
         parts = []
@@ -192,7 +189,7 @@ def to_text(matrix: Matrix, header: Sequence[str] = ()) -> str:
     # The header names the user's files and keys, often longer than WIDTH: wrapped under its own indent.
     wrapped_header = [part for line in header for part in _wrapped(line, " " * (len(line) - len(line.lstrip()) + 4))]
     lines = verdict_lines(matrix) + [""] + [*wrapped_header, *([""] if header else [])]
-    lines += _table(matrix) + [""] + legend_lines() + _vacuity_lines(matrix)
+    lines += _table(matrix) + [""] + legend_lines(matrix) + _vacuity_lines(matrix)
     lines += _wrapped(summary(matrix))
     return "\n".join(lines)
 
@@ -200,14 +197,15 @@ def to_text(matrix: Matrix, header: Sequence[str] = ()) -> str:
 def to_markdown(matrix: Matrix) -> str:
     """A Markdown table; each VIOLATED links to its distinct counterexample under counterexamples/."""
     link = links(matrix)
+    columns = matrix.protocol.columns
     lines = [
-        "| preset | scenario | " + " | ".join(COLUMNS) + " | states |",
-        "|---|---|" + "---|" * len(COLUMNS) + "---:|",
+        "| preset | scenario | " + " | ".join(columns) + " | states |",
+        "|---|---|" + "---|" * len(columns) + "---:|",
     ]
     for cell in matrix.cells:
         verdicts = _verdicts(cell)
         marks = []
-        for name in COLUMNS:
+        for name in columns:
             verdict = verdicts.get(name)
             mark = _mark(verdict)
             target = link.get((cell.preset, cell.scenario, name))
@@ -220,40 +218,72 @@ def to_markdown(matrix: Matrix) -> str:
 
 def to_json_data_matrix(matrix: Matrix) -> dict[str, Any]:
     return {
+        "protocol": matrix.protocol.name,
         "seconds": round(matrix.seconds, 3),
         "jobs": matrix.jobs,
         "messages": matrix.messages,
         "explored_models": matrix.explored,
-        "cells": [{"preset": cell.preset, "scenario": cell.scenario, **to_json_data(cell.result)} for cell in matrix.cells],
+        "cells": [{"preset": cell.preset, "scenario": cell.scenario, **to_json_data(matrix.protocol, cell.result)} for cell in matrix.cells],
     }
 
 
-def replay_command(cell: Cell, options: Sequence[str] | None = None) -> str:
+def replay_command(matrix: Matrix, cell: Cell, options: Sequence[str] | None = None) -> str:
     """The `noloss check` command that finds this cell's counterexamples, quoted for any POSIX
     shell and zsh (`master-crash*1` unquoted is a glob there). `options` rebuild the row's
-    configuration (default: `--preset ROW`)."""
-    argv = ["noloss", "check", *(options if options is not None else ("--preset", cell.preset))]
+    configuration (default: `--preset ROW`, after `--protocol NAME` for a protocol but the default)."""
+    protocol = matrix.protocol
+    if options is None:
+        options = ("--preset", cell.preset) if protocol.name == DEFAULT else ("--protocol", protocol.name, "--preset", cell.preset)
+    argv = ["noloss", "check", *options]
     argv += ["--faults", _faults_option(cell), "--max-faults", str(cell.result.faults.max_faults)]
-    return shell_words.join(argv + ["--messages", str(cell.result.config.messages)])
+    if protocol.size_knob is not None:
+        argv += ["--messages", str(protocol.settings(cell.result.config)[protocol.size_knob])]
+    return shell_words.join(argv)
 
 
-def counterexample_markdown(cell: Cell, verdict: Verdict, options: Sequence[str] | None = None) -> str:
+def counterexample_markdown(matrix: Matrix, cell: Cell, verdict: Verdict, options: Sequence[str] | None = None) -> str:
     """One counterexample as a page: numbered steps, then its Mermaid sequence diagram."""
     assert verdict.counterexample is not None
+    protocol = matrix.protocol
     result = cell.result
-    steps = "\n".join(step_lines(result.initial, verdict.counterexample, verdict.prefix_length))
+    steps = "\n".join(step_lines(protocol, result.initial, verdict.counterexample, verdict.prefix_length))
     return (
         f"# {verdict.name} violated: {cell.preset} under {cell.scenario}\n\n"
         f"{verdict.statement}.\n\n"
-        f"Replay: `{replay_command(cell, options)}`\n\n"
-        f"```\n{steps}\n      {final_note(result, verdict)}\n```\n\n"
-        f"```mermaid\n{to_mermaid(result, verdict)}\n```\n"
+        f"Replay: `{replay_command(matrix, cell, options)}`\n\n"
+        f"```\n{steps}\n      {protocol.final_note(result, verdict)}\n```\n\n"
+        f"```mermaid\n{to_mermaid(protocol, result, verdict)}\n```\n"
     )
 
 
+def prevention(matrix: Matrix, cell: Cell, verdict: Verdict) -> str:
+    """What prevents this violation: the protocol's own words where it has them, else the
+    presets under which the same scenario keeps the property, and the knobs in which they differ."""
+    words = matrix.protocol.prevention(matrix, cell, verdict)
+    if words is not None:
+        return words
+    keeping = [
+        other
+        for other in matrix.cells
+        if other.scenario == cell.scenario
+        and any(v.name == verdict.name and v.status == HOLDS for v in other.result.verdicts)
+    ]
+    if not keeping:
+        return f"No preset in the matrix keeps {verdict.name} under {cell.scenario}."
+    lines = [f"Under {cell.scenario}, these presets keep {verdict.name} (what they set differently):"]
+    lines += [f"- `{other.preset}`: {_differences(matrix, cell, other)}" for other in keeping]
+    return "\n".join(lines)
+
+
+def _differences(matrix: Matrix, mine: Cell, theirs: Cell) -> str:
+    settings = matrix.protocol.settings
+    own = settings(mine.result.config)
+    changed = [f"{key}={value}" for key, value in settings(theirs.result.config).items() if own[key] != value]
+    return ", ".join(changed) or "the same settings"
+
+
 def _faults_option(cell: Cell) -> str:
-    kinds = [f"{kind}*{bound}" for kind, bound in zip(FAULT_KINDS, cell.result.faults.bounds) if bound]
-    return ",".join(kinds) or "none"
+    return ",".join(f"{kind}*{bound}" for kind, bound in cell.result.faults.bounded().items()) or "none"
 
 
 def write_out(
@@ -272,7 +302,7 @@ def write_out(
     folder = directory / COUNTEREXAMPLES
     clear_pages(folder, ".md")
     for cell, verdict in distinct_violations(matrix):
-        text = counterexample_markdown(cell, verdict, (options or {}).get(cell.preset))
+        text = counterexample_markdown(matrix, cell, verdict, (options or {}).get(cell.preset))
         text += f"\n## What prevents it\n\n{prevention(matrix, cell, verdict)}\n"
         path = folder / counterexample_name(cell, verdict)
         path.write_text(text)

@@ -17,13 +17,10 @@ from pathlib import Path
 from noloss.cli.report_svg import sequence_svg
 from noloss.cli.rows import Row
 from noloss.model_check.check import HOLDS, INCOMPLETE, VIOLATED, Verdict
-from noloss.spec.rocketmq.describe import changes
-from noloss.spec.rocketmq.explain import distinct_violations, links, prevention
-from noloss.model_check.matrix import COLUMNS, Cell, Matrix
-from noloss.model_check.matrix_names import clear_pages, counterexample_name
-from noloss.cli.matrix_render import LABELS, LEGEND, replay_command, summary, verdicts
-from noloss.model_check.render import diagram_events, final_note
-from noloss.spec.rocketmq.model import Model
+from noloss.model_check.matrix import Cell, Matrix
+from noloss.model_check.matrix_names import clear_pages, counterexample_name, distinct_violations, links
+from noloss.cli.matrix_render import LEGEND, prevention, replay_command, summary, verdicts
+from noloss.model_check.render import diagram_events
 
 PAGES = "counterexamples"
 CONFIGURATION = "configuration.html"
@@ -64,22 +61,24 @@ def page_name(cell: Cell, verdict: Verdict) -> str:
     return counterexample_name(cell, verdict).removesuffix(".md") + ".html"
 
 
-def _worst(cell: Cell) -> str:
+def _worst(matrix: Matrix, cell: Cell) -> str:
     """The colour of a cell: an acknowledged message lost, another violation, a bound, or all holds."""
-    statuses = {v.name: v.status for v in cell.result.verdicts if v.name in COLUMNS}
-    if statuses.get("NoAckedLoss") == VIOLATED:
+    protocol = matrix.protocol
+    statuses = {v.name: v.status for v in cell.result.verdicts if v.name in protocol.columns}
+    if protocol.loss is not None and statuses.get(protocol.loss) == VIOLATED:
         return "loss"
     if VIOLATED in statuses.values():
         return VIOLATED
     return INCOMPLETE if INCOMPLETE in statuses.values() else HOLDS
 
 
-def _cell_html(cell: Cell, targets: dict[tuple[str, str, str], str]) -> str:
-    worst = _worst(cell)
+def _cell_html(matrix: Matrix, cell: Cell, targets: dict[tuple[str, str, str], str]) -> str:
+    worst = _worst(matrix, cell)
+    columns, labels = matrix.protocol.columns, matrix.protocol.labels
     verdicts = {v.name: v for v in cell.result.verdicts}
     items = []
     hover = []
-    for name in COLUMNS:
+    for name in columns:
         verdict = verdicts.get(name)
         if verdict is None:
             continue
@@ -89,7 +88,7 @@ def _cell_html(cell: Cell, targets: dict[tuple[str, str, str], str]) -> str:
         shown = f'<a href="{PAGES}/{escape(target)}">{escape(text)}</a>' if target else escape(text)
         items.append(f"<li>{name}: {shown}</li>")
     label = {"loss": "LOSES", VIOLATED: "violated", INCOMPLETE: "incomplete", HOLDS: "holds"}[worst]
-    failing = " ".join(LABELS[name] for name in COLUMNS if name in verdicts and verdicts[name].status != HOLDS)
+    failing = " ".join(labels[name] for name in columns if name in verdicts and verdicts[name].status != HOLDS)
     marks = f'<br><span class="marks">{failing}</span>' if failing else ""
     return (
         f'<td class="{_CELL_CLASS[worst]}" title="{escape(chr(10).join(hover))}">'
@@ -105,7 +104,7 @@ def _grid(matrix: Matrix, targets: dict[tuple[str, str, str], str]) -> list[str]
     lines += [f"<th>{escape(s)}</th>" for s in scenarios]
     lines.append("</tr></thead><tbody>")
     for row in rows:
-        cells = "".join(_cell_html(by_place[(row, s)], targets) for s in scenarios if (row, s) in by_place)
+        cells = "".join(_cell_html(matrix, by_place[(row, s)], targets) for s in scenarios if (row, s) in by_place)
         lines.append(f'<tr><th><a href="{CONFIGURATION}#{escape(row)}">{escape(row)}</a></th>{cells}</tr>')
     lines.append("</tbody></table>")
     return lines
@@ -124,13 +123,13 @@ def _index(matrix: Matrix, rows: Sequence[Row], targets: dict[tuple[str, str, st
         '<span style="background:#d8f0d8">holds</span>every property holds '
         '<span style="background:#e4e4e4">incomplete</span>a bound stopped the run. '
         "Under each verdict, the properties that fail ("
-        + ", ".join(f"{LABELS[name]} {name}" for name in COLUMNS)
+        + ", ".join(f"{matrix.protocol.labels[name]} {name}" for name in matrix.protocol.columns)
         + "). Hover a cell for every property's verdict; click it for links to the counterexamples.</p>"
     )
     body += _grid(matrix, targets)
     body.append("<h2>Properties</h2><dl>")
     statements = {v.name: v.statement for cell in matrix.cells for v in cell.result.verdicts}
-    body += [f"<dt><code>{name}</code></dt><dd>{escape(statements.get(name, ''))}</dd>" for name in COLUMNS]
+    body += [f"<dt><code>{name}</code></dt><dd>{escape(statements.get(name, ''))}</dd>" for name in matrix.protocol.columns]
     body.append("</dl>")
     body.append("<h2>Counterexamples</h2><ul>")
     for cell, verdict in distinct_violations(matrix):
@@ -173,17 +172,24 @@ def _inline_code(text: str) -> str:
 def _counterexample(matrix: Matrix, cell: Cell, verdict: Verdict, row: Row | None) -> str:
     assert verdict.counterexample is not None
     result = cell.result
-    options = row.options if row is not None else ("--preset", cell.preset)
+    protocol = matrix.protocol
+    options = row.options if row is not None else None
+    note = protocol.final_note(result, verdict)
     body = [
         '<p><a href="../index.html">matrix</a></p>',
         f"<h1>{verdict.name} violated: {escape(cell.preset)} under {escape(cell.scenario)}</h1>",
         f"<p>{escape(verdict.statement)}.</p>",
-        f"<p><strong>{escape(final_note(result, verdict))}</strong></p>",
+        f"<p><strong>{escape(note)}</strong></p>",
         "<h2>Replay</h2>",
-        f"<pre>{escape(replay_command(cell, options))}</pre>",
+        f"<pre>{escape(replay_command(matrix, cell, options))}</pre>",
         "<h2>Sequence</h2>",
         '<div class="diagram">',
-        sequence_svg(diagram_events(verdict.counterexample), verdict.prefix_length, f"{verdict.name} VIOLATED: {final_note(result, verdict)}"),
+        sequence_svg(
+            protocol.participants,
+            diagram_events(protocol, verdict.counterexample),
+            verdict.prefix_length,
+            f"{verdict.name} VIOLATED: {note}",
+        ),
         "</div>",
         "<h2>Steps and what each changes</h2>",
         "<table><thead><tr><th>#</th><th>step</th><th>state change</th></tr></thead><tbody>",
@@ -192,10 +198,10 @@ def _counterexample(matrix: Matrix, cell: Cell, verdict: Verdict, row: Row | Non
     for number, step in enumerate(verdict.counterexample, 1):
         if verdict.prefix_length is not None and number == verdict.prefix_length + 1:
             body.append('<tr><td colspan="3"><em>from here the run loops forever (every action treated fairly)</em></td></tr>')
-        fault = Model.is_fault(step.action)
-        items = "".join(f"<li>{escape(change)}</li>" for change in changes(before, step.state))
+        fault = protocol.is_fault(step.action)
+        items = "".join(f"<li>{escape(change)}</li>" for change in protocol.changes(before, step.state))
         body.append(
-            f'<tr><td>{number}</td><td class="step{" fault" if fault else ""}">{escape(str(step.action))}'
+            f'<tr><td>{number}</td><td class="step{" fault" if fault else ""}">{escape(protocol.step_text(step.action))}'
             f'{" [fault]" if fault else ""}</td><td><ul class="changes">{items}</ul></td></tr>'
         )
         before = step.state

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from html import escape
 
-from noloss.model_check.render import PARTICIPANTS, DiagramEvent
+from noloss.model_check.protocol import DiagramEvent
 
 _LEFT = 90  # x of the first lifeline
 _GAP = 190  # between lifelines
@@ -32,13 +32,16 @@ _STYLE = (
 )
 
 
-def _x(participant: str) -> float:
-    return _LEFT + _GAP * PARTICIPANTS.index(participant)
+Lifelines = tuple[str, ...]  # the protocol's participants, left to right
 
 
-def _note(y: float, first: str, last: str, text: str, css: str, number: str) -> list[str]:
-    left = min(_x(first), _x(last)) - _NOTE_HALF
-    right = max(_x(first), _x(last)) + _NOTE_HALF
+def _x(lifelines: Lifelines, participant: str) -> int:
+    return _LEFT + _GAP * lifelines.index(participant)
+
+
+def _note(lifelines: Lifelines, y: float, first: str, last: str, text: str, css: str, number: str) -> list[str]:
+    left: float = min(_x(lifelines, first), _x(lifelines, last)) - _NOTE_HALF
+    right = max(_x(lifelines, first), _x(lifelines, last)) + _NOTE_HALF
     width = max(right - left, len(text) * _CHAR + 16)
     centre = (left + right) / 2
     left = centre - width / 2
@@ -48,8 +51,8 @@ def _note(y: float, first: str, last: str, text: str, css: str, number: str) -> 
     ]
 
 
-def _arrow(y: float, event: DiagramEvent, number: str) -> list[str]:
-    start, end = _x(event.source), _x(event.target)
+def _arrow(lifelines: Lifelines, y: float, event: DiagramEvent, number: str) -> list[str]:
+    start, end = _x(lifelines, event.source), _x(lifelines, event.target)
     direction = 1 if end > start else -1
     tip = end - 2 * direction
     head = f"{tip},{y} {tip - 8 * direction},{y - 4} {tip - 8 * direction},{y + 4}"
@@ -60,30 +63,30 @@ def _arrow(y: float, event: DiagramEvent, number: str) -> list[str]:
     ]
 
 
-def sequence_svg(events: list[DiagramEvent], cycle_from: int | None, verdict: str) -> str:
+def sequence_svg(lifelines: Lifelines, events: list[DiagramEvent], cycle_from: int | None, verdict: str) -> str:
     """The whole diagram as one `<svg>` element; `cycle_from` marks a lasso's loop."""
     rows = len(events) + 1
     height = _TOP + _ROW * rows + 20
-    width = _LEFT * 2 + _GAP * (len(PARTICIPANTS) - 1)
+    width = _LEFT * 2 + _GAP * (len(lifelines) - 1)
     body: list[str] = []
-    for name in PARTICIPANTS:
-        x = _x(name)
+    for name in lifelines:
+        x = _x(lifelines, name)
         body.append(f'<line class="life" x1="{x}" y1="30" x2="{x}" y2="{height - 10}"/>')
         body.append(f'<text class="head" x="{x}" y="20" text-anchor="middle">{name}</text>')
     for index, event in enumerate(events):
         y = _TOP + _ROW * index
         number = f"{index + 1}. "
         if event.style in ("call", "reply"):
-            body.extend(_arrow(y, event, number))
+            body.extend(_arrow(lifelines, y, event, number))
         else:
-            body.extend(_note(y, event.source, event.target, event.text, event.style, number))
+            body.extend(_note(lifelines, y, event.source, event.target, event.text, event.style, number))
     if cycle_from is not None and cycle_from < len(events):
         top = _TOP + _ROW * cycle_from - _ROW / 2
         bottom = _TOP + _ROW * (len(events) - 1) + _ROW / 2
         body.append(f'<rect class="cycle" x="8" y="{top:.0f}" width="{width - 16}" height="{bottom - top:.0f}"/>')
         body.append(f'<text x="14" y="{top + 12:.0f}">loop forever</text>')
     y = _TOP + _ROW * len(events)
-    body.extend(_note(y, PARTICIPANTS[0], PARTICIPANTS[-1], verdict, "verdict", ""))
+    body.extend(_note(lifelines, y, lifelines[0], lifelines[-1], verdict, "verdict", ""))
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="sequence" role="img" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}"><style>{_STYLE}</style>' + "".join(body) + "</svg>"

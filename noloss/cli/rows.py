@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from typing import Any
 
-from noloss.cli.check import configure
-from noloss.spec.rocketmq.conf_files import OPTION
-from noloss.spec.rocketmq.config import PRESETS, Config, ConfigError, preset
+from noloss.cli.check import configure, protocol_of
 from noloss.cli.errors import UsageError, name_list
+from noloss.cli.protocols import DEFAULT
+from noloss.spec.rocketmq.conf_files import OPTION
 
 OWN = "your-config"  # the row of the user's own files and --set
 
@@ -21,14 +22,14 @@ OWN = "your-config"  # the row of the user's own files and --set
 @dataclass(frozen=True, slots=True)
 class Row:
     label: str
-    config: Config
+    config: Any  # the protocol's configuration
     options: tuple[str, ...]  # `noloss check` options that rebuild this configuration
     summary: tuple[str, ...] = ()  # what the files said (modelled, ignored, notes)
     sources: tuple[tuple[str, str], ...] = ()  # (path, text) of each file read
 
 
 def _own_options(args: argparse.Namespace) -> tuple[str, ...]:
-    options = ["--preset", args.preset]
+    options = _protocol_option(args) + ["--preset", args.preset]
     for kind, option in OPTION.items():
         path = getattr(args, f"{kind}_conf")
         if path is not None:
@@ -40,6 +41,11 @@ def _own_options(args: argparse.Namespace) -> tuple[str, ...]:
     return tuple(options)
 
 
+def _protocol_option(args: argparse.Namespace) -> list[str]:
+    """`--protocol NAME` where it is not the default (replay lines of RocketMQ stay as they were)."""
+    return [] if protocol_of(args).name == DEFAULT else ["--protocol", args.protocol]
+
+
 def wants_own(args: argparse.Namespace) -> bool:
     """The user named a configuration of their own (files or --set), not only presets."""
     return bool(args.settings) or any(getattr(args, f"{kind}_conf") is not None for kind in OPTION)
@@ -48,6 +54,7 @@ def wants_own(args: argparse.Namespace) -> bool:
 def rows_from(args: argparse.Namespace) -> list[Row]:
     """The user's configuration (when files or --set name one), then the presets `--presets` names
     (by default every preset, unless the user's configuration is given); UsageError on bad input."""
+    protocol = protocol_of(args)
     rows = []
     if wants_own(args):
         configured = configure(args)
@@ -55,10 +62,10 @@ def rows_from(args: argparse.Namespace) -> list[Row]:
         sources = tuple((conf.path, conf.text) for conf in files)
         rows.append(Row(OWN, configured.config, _own_options(args), tuple(configured.header()), sources))
     if args.presets is not None or not rows:
-        names = list(PRESETS) if args.presets is None else name_list("--presets", args.presets)
+        names = list(protocol.presets) if args.presets is None else name_list("--presets", args.presets)
         for name in names:
             try:
-                rows.append(Row(name, preset(name), ("--preset", name)))
-            except ConfigError as error:
+                rows.append(Row(name, protocol.preset(name), (*_protocol_option(args), "--preset", name)))
+            except ValueError as error:
                 raise UsageError(str(error)) from None
     return rows

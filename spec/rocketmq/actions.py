@@ -87,7 +87,7 @@ class Action(NamedTuple):
     """Who does what: `producer send m0`, `master flush`, `net drop m1 (reply #1)`."""
 
     actor: str  # producer | master | slave | both | consumer | net
-    verb: str  # what the actor does (a fault's kind is f"{actor}-{verb}")
+    verb: str  # what the actor does (a fault's is in spec/rocketmq/faults.py)
     message: int | None  # the message it concerns, if any
     arg: ActionArg | None = None  # what else identifies it (attempt, queue and offset, packet)
 

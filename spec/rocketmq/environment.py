@@ -1,6 +1,6 @@
 """Faults as actions of the environment, each counted against the fault model.
 
-A fault's kind is `<actor>-<verb>` (FAULT_KINDS). A node that goes down loses its memory:
+A fault's kind is named in spec/rocketmq/faults.py with its action `(actor, verb)`. A node that goes down loses its memory:
 held replies, connections (requests in flight to it), in-memory consumer offsets (back to
 the persisted ones). A crash keeps the page cache; a power loss keeps only what was
 flushed; a disk loss keeps nothing and the node never returns.
@@ -12,7 +12,7 @@ from collections.abc import Hashable, Iterator
 from typing import TYPE_CHECKING
 
 from noloss.spec.rocketmq.actions import Action, Effect, PacketRef, add_packet, alive, arg_of, distinct, remove_packet, up, without_requests
-from noloss.spec.rocketmq.faults import FAULT_INDEX, PERMANENT_KINDS
+from noloss.spec.rocketmq.faults import FAULT_INDEX, FAULTS, PERMANENT_KINDS
 from noloss.spec.rocketmq.state import DOWN, GONE, Consumer, Node, Packet, State
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ def enabled(model: Model, state: State) -> Iterator[Action]:
 
 
 def _count(state: State, action: Action) -> State:
-    index = FAULT_INDEX[f"{action.actor}-{action.verb}"]
+    index = FAULT_INDEX[FAULTS.by_action[(action.actor, action.verb)]]
     faults = state.faults[:index] + (state.faults[index] + 1,) + state.faults[index + 1 :]
     return state._replace(faults=faults)
 

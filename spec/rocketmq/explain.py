@@ -1,21 +1,18 @@
-"""Which counterexamples are distinct, and what prevents each: read off the matrix itself.
+"""What prevents a RocketMQ violation, where the matrix's own verdicts cannot say it.
 
-Two violations are the same when they break the same property by the same steps (presets of
-one model give the same ones). What prevents a violation is taken from the matrix's own
-verdicts: the presets under which the same scenario keeps the property, and the knobs in
-which they differ; the classes no preset prevents are explained in words.
+The report's page for each counterexample says what prevents it. Mostly that is read off
+the matrix (the presets that keep the property under the same scenario, and the knobs in
+which they differ: noloss/cli/matrix_render.py); the classes no preset prevents, or that
+no broker setting touches, are explained here in words.
 """
 
 from __future__ import annotations
 
-from noloss.model_check.check import HOLDS, Verdict
+from noloss.model_check.check import Verdict
 from noloss.model_check.matrix import Cell, Matrix
-from noloss.model_check.matrix_names import counterexample_name
-from noloss.spec.rocketmq.config import Config
 from noloss.spec.rocketmq.model import Model
 from noloss.spec.rocketmq.properties import lost_messages
 
-COUNTEREXAMPLES = "counterexamples"
 _AT_LEAST_ONCE = (
     "RocketMQ delivers at least once: a retry after a lost reply, a resend after a non-OK status, "
     "a crash before the offset commit or an offset rolled back to its last persisted value each "
@@ -38,11 +35,6 @@ _SKIPPED_OFFSET = (
 )
 
 
-def _differences(mine: Config, theirs: Config) -> str:
-    changed = [f"{key}={value}" for key, value in theirs.settings().items() if mine.settings()[key] != value]
-    return ", ".join(changed) or "the same settings"
-
-
 def _is_skipped_offset(cell: Cell, verdict: Verdict) -> bool:
     """A loss where the lost message is stored on the master behind the consumer's offset."""
     if verdict.counterexample is None:
@@ -56,51 +48,13 @@ def _is_skipped_offset(cell: Cell, verdict: Verdict) -> bool:
     return any(m in main_queue[: consumer.next[0]] for m in lost_messages(model, last))
 
 
-def prevention(matrix: Matrix, cell: Cell, verdict: Verdict) -> str:
-    """The paragraph on what prevents this violation, from the matrix's own verdicts."""
+def prevention(matrix: Matrix, cell: Cell, verdict: Verdict) -> str | None:
+    """The paragraph on what prevents this violation where no other preset shows it; None
+    where the matrix's own verdicts say it."""
     if verdict.name in ("NoDuplicateProcessing", "ExactlyOnceEffect"):
         return _AT_LEAST_ONCE
     if verdict.name == "NoConsumeBeforeProcess":
         return _EARLY_ACK
     if _is_skipped_offset(cell, verdict):
         return _SKIPPED_OFFSET
-    keeping = [
-        other
-        for other in matrix.cells
-        if other.scenario == cell.scenario
-        and any(v.name == verdict.name and v.status == HOLDS for v in other.result.verdicts)
-    ]
-    if not keeping:
-        return f"No preset in the matrix keeps {verdict.name} under {cell.scenario}."
-    lines = [f"Under {cell.scenario}, these presets keep {verdict.name} (what they set differently):"]
-    lines += [f"- `{other.preset}`: {_differences(cell.result.config, other.result.config)}" for other in keeping]
-    return "\n".join(lines)
-
-
-def distinct_violations(matrix: Matrix) -> list[tuple[Cell, Verdict]]:
-    """Each (property, steps) once, first in matrix order."""
-    seen: set[tuple[str, tuple[str, ...]]] = set()
-    found = []
-    for cell in matrix.cells:
-        for verdict in cell.result.violated:
-            if verdict.counterexample is None:
-                continue
-            key = (verdict.name, tuple(str(step.action) for step in verdict.counterexample))
-            if key not in seen:
-                seen.add(key)
-                found.append((cell, verdict))
-    return found
-
-
-def links(matrix: Matrix) -> dict[tuple[str, str, str], str]:
-    """(preset, scenario, property) -> file of its distinct counterexample."""
-    first: dict[tuple[str, tuple[str, ...]], str] = {}
-    links = {}
-    for cell in matrix.cells:
-        for verdict in cell.result.violated:
-            if verdict.counterexample is None:
-                continue
-            key = (verdict.name, tuple(str(step.action) for step in verdict.counterexample))
-            name = first.setdefault(key, counterexample_name(cell, verdict))
-            links[(cell.preset, cell.scenario, verdict.name)] = name
-    return links
+    return None

@@ -1,112 +1,66 @@
-"""The fault model: which faults may happen, and how many of each.
+"""RocketMQ's fault table: the faults the model knows, and how each is injected for real.
 
-Every fault is bounded twice: per kind and in total. Healing (restart, reconnect) is never
-bounded, so a bound on faults is a bound on how hostile the environment is, not on how long
-the system runs. A fault kind's name is `<actor>-<verb>` of the action that performs it.
+Every fault is bounded twice: per kind and in total (model_check/faults.py). A fault kind's
+action in the spec is `(actor, verb)` (spec/rocketmq/environment.py); `noloss conform`
+injects the same kind on real processes under the same name (conformance/faults.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from noloss.model_check.faults import FaultKind, FaultModel, FaultSpecError, FaultTable
 
-MASTER_CRASH = "master-crash"  # process dies: memory lost, page cache kept
-MASTER_POWER_LOSS = "master-power-loss"  # machine loses power: page cache lost, disk kept
-MASTER_DISK_LOSS = "master-disk-loss"  # node gone for good with its disk
+__all__ = [
+    "DEFAULT_SCENARIOS", "FAULTS", "FAULT_INDEX", "FAULT_KINDS", "PERMANENT_KINDS", "FaultModel", "FaultSpecError", "parse_faults", "scenario",
+]
+
+MASTER_CRASH = "master-crash"
+MASTER_POWER_LOSS = "master-power-loss"
+MASTER_DISK_LOSS = "master-disk-loss"
 SLAVE_CRASH = "slave-crash"
 SLAVE_POWER_LOSS = "slave-power-loss"
 SLAVE_DISK_LOSS = "slave-disk-loss"
-BOTH_POWER_LOSS = "both-power-loss"  # correlated: one power failure takes master and slave
-CONSUMER_CRASH = "consumer-crash"  # consumer process dies: in-flight work and local offsets lost
-NET_DROP = "net-drop"  # one request or reply between producer and master is lost
-NET_DUP = "net-dup"  # one request or reply is delivered twice
+BOTH_POWER_LOSS = "both-power-loss"
+CONSUMER_CRASH = "consumer-crash"
+NET_DROP = "net-drop"
+NET_DUP = "net-dup"
 
-FAULT_KINDS: tuple[str, ...] = (
-    MASTER_CRASH,
-    MASTER_POWER_LOSS,
-    MASTER_DISK_LOSS,
-    SLAVE_CRASH,
-    SLAVE_POWER_LOSS,
-    SLAVE_DISK_LOSS,
-    BOTH_POWER_LOSS,
-    CONSUMER_CRASH,
-    NET_DROP,
-    NET_DUP,
+_MEMORY = "memory: held replies, connections, in-memory consumer offsets; the page cache survives"
+_POWER = "memory and the page cache: only what was flushed survives"
+_DISK = "everything: the node is gone for good with its disk"
+
+FAULTS = FaultTable(
+    (
+        FaultKind(MASTER_CRASH, "master", False, _MEMORY, "restart on its data", "kill", ("master", "crash")),
+        FaultKind(MASTER_POWER_LOSS, "master", False, _POWER, "restart on its data", "power-cut", ("master", "power-loss")),
+        FaultKind(MASTER_DISK_LOSS, "master", True, _DISK, "never", "wipe", ("master", "disk-loss")),
+        FaultKind(SLAVE_CRASH, "slave", False, _MEMORY, "restart on its data", "kill", ("slave", "crash")),
+        FaultKind(SLAVE_POWER_LOSS, "slave", False, _POWER, "restart on its data", "power-cut", ("slave", "power-loss")),
+        FaultKind(SLAVE_DISK_LOSS, "slave", True, _DISK, "never", "wipe", ("slave", "disk-loss")),
+        # Correlated: one power failure takes master and slave.
+        FaultKind(BOTH_POWER_LOSS, "both", False, _POWER, "both restart on their data", "power-cut", ("both", "power-loss")),
+        FaultKind(
+            CONSUMER_CRASH, "consumer", False, "the consumer's in-flight work and local offsets", "the consumer starts again",
+            "crash", ("consumer", "crash"),
+        ),
+        FaultKind(NET_DROP, "network", False, "one request or reply between producer and master", "nothing to heal", "drop", ("net", "drop")),
+        FaultKind(NET_DUP, "network", False, "nothing: one request or reply is delivered twice", "nothing to heal", "dup", ("net", "dup")),
+    ),
+    examples=("master-disk-loss+slave-power-loss", "master-crash+net-drop"),
 )
-FAULT_INDEX: dict[str, int] = {kind: index for index, kind in enumerate(FAULT_KINDS)}
-PERMANENT_KINDS: frozenset[str] = frozenset({MASTER_DISK_LOSS, SLAVE_DISK_LOSS})
 
-
-class FaultSpecError(ValueError):
-    """A fault kind or bound the model does not accept; the message is one line."""
-
-
-@dataclass(frozen=True, slots=True)
-class FaultModel:
-    """How many faults of each kind may happen in one run, and in total."""
-
-    bounds: tuple[int, ...]  # per kind, aligned with FAULT_KINDS; 0 disables the kind
-    max_faults: int  # faults of all kinds together
-    max_permanent: int  # permanent node losses together (any-2 allows one)
-
-    def __post_init__(self) -> None:
-        if len(self.bounds) != len(FAULT_KINDS) or min(self.bounds, default=0) < 0:
-            raise FaultSpecError(f"bounds must be {len(FAULT_KINDS)} non-negative counts")
-        if self.max_faults < 0 or self.max_permanent < 0:
-            raise FaultSpecError("max-faults must be a non-negative integer")
-
-    @staticmethod
-    def none() -> FaultModel:
-        return FaultModel(bounds=(0,) * len(FAULT_KINDS), max_faults=0, max_permanent=0)
-
-    @staticmethod
-    def of(kinds: Iterable[str], max_faults: int, max_permanent: int | None = None) -> FaultModel:
-        """Each named kind allowed up to `max_faults` times, at most `max_faults` in all."""
-        bounds = [0] * len(FAULT_KINDS)
-        for kind in kinds:
-            bounds[_index(kind)] = max_faults
-        permanent = max_faults if max_permanent is None else max_permanent
-        return FaultModel(bounds=tuple(bounds), max_faults=max_faults, max_permanent=permanent)
-
-    def enabled_kinds(self) -> tuple[str, ...]:
-        """The kinds that can happen at all under this model."""
-        if self.max_faults == 0:
-            return ()
-        return tuple(
-            kind
-            for kind, bound in zip(FAULT_KINDS, self.bounds)
-            if bound > 0 and (kind not in PERMANENT_KINDS or self.max_permanent > 0)
-        )
-
-    def describe(self) -> str:
-        """`kind*N,...` with the total bound, as the CLI takes it."""
-        kinds = [f"{kind}*{bound}" for kind, bound in zip(FAULT_KINDS, self.bounds) if bound > 0]
-        return f"{','.join(kinds) or 'none'} (max {self.max_faults} in all)"
-
-
-def _index(kind: str) -> int:
-    try:
-        return FAULT_INDEX[kind]
-    except KeyError:
-        raise FaultSpecError(f"unknown fault kind {kind!r}: allowed {', '.join(FAULT_KINDS)}") from None
+FAULT_KINDS: tuple[str, ...] = FAULTS.names
+FAULT_INDEX: dict[str, int] = FAULTS.index
+PERMANENT_KINDS: frozenset[str] = FAULTS.permanent
 
 
 def parse_faults(text: str, max_faults: int) -> FaultModel:
-    """Parse `KIND[*N],...` (or `all`, or `none`); a kind without `*N` may happen up to max_faults times."""
-    if max_faults < 0:
-        raise FaultSpecError(f"bad value {max_faults} for --max-faults: allowed a non-negative integer")
-    spec = text.strip()
-    if spec == "none" or max_faults == 0:
-        return FaultModel.none()
-    if spec == "all":
-        return FaultModel.of(FAULT_KINDS, max_faults)
-    bounds = [0] * len(FAULT_KINDS)
-    for item in spec.split(","):
-        kind, star, count = item.strip().partition("*")
-        bound = max_faults
-        if star:
-            if not count.isdigit():
-                raise FaultSpecError(f"bad count {count!r} for fault {kind!r}: allowed a non-negative integer")
-            bound = int(count)
-        bounds[_index(kind)] = bound
-    return FaultModel(bounds=tuple(bounds), max_faults=max_faults, max_permanent=max_faults)
+    """Parse `KIND[*N],...` (or `all`, or `none`) over RocketMQ's fault kinds."""
+    return FAULTS.parse(text, max_faults)
+
+
+def scenario(name: str) -> FaultModel:
+    """The fault model a matrix scenario names (`none`, a kind, `any-1`, `any-2`, `a+b`)."""
+    return FAULTS.scenario(name)
+
+
+DEFAULT_SCENARIOS: tuple[str, ...] = FAULTS.default_scenarios()

@@ -12,8 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from noloss.model_check.check import HOLDS, VIOLATED, CheckResult, Verdict, check
-from noloss.model_check.render import final_note, step_lines, to_mermaid
-from noloss.model_check.scenarios import scenario
+from noloss.model_check.render import step_lines, to_mermaid
+from noloss.spec.rocketmq.display import final_note
+from noloss.spec.rocketmq.protocol import ROCKETMQ
+from noloss.spec.rocketmq.faults import scenario
 from noloss.spec.rocketmq.config import Config, preset
 from noloss.spec.rocketmq.versions import RELEASES
 
@@ -121,7 +123,7 @@ FINDINGS: tuple[Finding, ...] = (
 
 
 def _run(setup: Setup, **more: str) -> CheckResult:
-    return check(setup.config(**more), scenario(setup.scenario))
+    return check(ROCKETMQ, setup.config(**more), scenario(setup.scenario))
 
 
 def _verdict(result: CheckResult, name: str) -> Verdict:
@@ -145,7 +147,7 @@ def _section(finding: Finding) -> list[str]:
     fixed = _verdict(fixed_result, finding.property)
     assert fixed.status == HOLDS, f"{finding.title}: the prevention does not hold"
     releases = affected_releases(finding)
-    steps = step_lines(result.initial, verdict.counterexample, verdict.prefix_length)
+    steps = step_lines(ROCKETMQ, result.initial, verdict.counterexample, verdict.prefix_length)
     return [
         f"## {finding.title}",
         "",
@@ -161,7 +163,7 @@ def _section(finding: Finding) -> list[str]:
         "```",
         "",
         "```mermaid",
-        to_mermaid(result, verdict),
+        to_mermaid(ROCKETMQ, result, verdict),
         "```",
         "",
     ]

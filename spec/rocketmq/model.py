@@ -13,7 +13,7 @@ from collections.abc import Callable, Hashable, Iterable
 from noloss.spec.rocketmq import broker, consumer, environment, producer
 from noloss.spec.rocketmq.actions import Action, Effect
 from noloss.spec.rocketmq.config import Config
-from noloss.spec.rocketmq.faults import FAULT_KINDS, FaultModel
+from noloss.spec.rocketmq.faults import FAULT_KINDS, FAULTS, FaultModel
 from noloss.spec.rocketmq.environment import still_possible
 from noloss.spec.rocketmq.properties import Property, properties
 from noloss.spec.rocketmq.reductions import Observed, reduce
@@ -133,4 +133,4 @@ class Model:
 
     @staticmethod
     def is_fault(action: Action) -> bool:
-        return f"{action.actor}-{action.verb}" in FAULT_KINDS
+        return (action.actor, action.verb) in FAULTS.by_action

@@ -34,7 +34,7 @@ from noloss.spec.rocketmq.actions import Action
 from noloss.reference.presets import PRESETS as CLUSTER_PRESETS
 from noloss.spec.rocketmq.config import PRESETS, Config
 from noloss.spec.rocketmq.environment import EFFECTS as FAULT_EFFECTS
-from noloss.spec.rocketmq.faults import FaultModel
+from noloss.spec.rocketmq.faults import FAULTS
 from noloss.spec.rocketmq.model import Model
 
 SLAVE_SIDE_FAULTS = ("slave-crash", "slave-power-loss", "slave-disk-loss", "consumer-crash", "net-drop", "net-dup")
@@ -49,7 +49,7 @@ KINDS: tuple[tuple[str, str], ...] = (
     *((consumer.ACTOR, verb) for verb in consumer.EFFECTS),
 )
 """Every kind of non-fault action: one rule each."""
-FAULT_KINDS = tuple(f"{actor}-{verb}" for actor, verb in FAULT_EFFECTS)
+FAULT_KINDS = tuple(FAULTS.by_action[action] for action in FAULT_EFFECTS)
 """Faults share one rule, `fault(kind, pick)`, so that a run is not mostly faults."""
 
 
@@ -149,7 +149,7 @@ CONFIGS: dict[str, Config] = {
 def machine(name: str, config_name: str, kinds: tuple[str, ...], reduce: bool = True) -> type[LockstepMachine]:
     """A state machine class for one configuration and fault model (of the unreduced model
     if `reduce` is false: every silent step is then a rule of its own)."""
-    model = Model(CONFIGS[config_name], FaultModel.of(kinds, MAX_FAULTS), reduce)
+    model = Model(CONFIGS[config_name], FAULTS.of(kinds, MAX_FAULTS), reduce)
     namespace = {**RULES, "model": model, "__module__": __name__}
     return type(name, (LockstepMachine,), namespace)
 

@@ -8,11 +8,11 @@ from noloss.conformance.rocketmq.abstraction import GROUP, TOPIC, abstract, mess
 from noloss.reference.core import Received
 from noloss.conformance.rocketmq.world import PRODUCER, World, request_id
 from noloss.spec.rocketmq.config import preset
-from noloss.spec.rocketmq.faults import FaultModel
+from noloss.spec.rocketmq.faults import FAULTS
 from noloss.spec.rocketmq.model import Model
 from noloss.spec.rocketmq.state import DOWN, MAIN, MET, UP, WAITING, Entry, Pending
 
-STRICT = Model(preset("strict"), FaultModel.of(["master-power-loss", "master-crash"], 1))
+STRICT = Model(preset("strict"), FAULTS.of(["master-power-loss", "master-crash"], 1))
 
 
 def send(world: World, msg: int) -> None:

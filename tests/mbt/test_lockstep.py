@@ -23,7 +23,7 @@ from noloss.conformance.rocketmq.abstraction import abstract
 from noloss.conformance.rocketmq.world import Lockstep
 from noloss.spec.rocketmq.actions import Action, Attempt
 from noloss.spec.rocketmq.config import preset
-from noloss.spec.rocketmq.faults import FaultModel
+from noloss.spec.rocketmq.faults import FAULTS
 from noloss.spec.rocketmq.model import Model
 from tests.mbt.machines import CONFIGS, MACHINES, class_name
 from tests.tiers import tiered
@@ -70,7 +70,7 @@ def test_the_broker_takes_the_specs_silent_steps() -> None:
     """After the last fault that could observe it, the crashed master's page cache is flushed
     (the kernel writes it back): a silent step of the spec, which the lockstep takes on the
     broker as the action it is."""
-    model = Model(preset("rocketmq-default"), FaultModel.of(["master-crash", "master-power-loss"], 1))
+    model = Model(preset("rocketmq-default"), FAULTS.of(["master-crash", "master-power-loss"], 1))
     lockstep = Lockstep(model)
     script = [Action("producer", "send", 0), Action("master", "receive", 0, Attempt(1)), Action("master", "crash", None)]
     taken = [[str(action) for action in lockstep.step(action)] for action in script]

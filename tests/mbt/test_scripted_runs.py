@@ -8,7 +8,7 @@ from noloss.conformance.rocketmq.abstraction import abstract
 from noloss.conformance.rocketmq.world import Lockstep
 from noloss.spec.rocketmq.actions import Action, Attempt, QueueOffset, Reply
 from noloss.spec.rocketmq.config import Config, preset
-from noloss.spec.rocketmq.faults import FaultModel
+from noloss.spec.rocketmq.faults import FAULTS
 from noloss.spec.rocketmq.model import Model
 from noloss.spec.rocketmq.state import MAIN, REPLY, RETRY, SEND_OK, SLAVE_NOT_AVAILABLE, WAITING, Entry, Packet, State
 from tests.mbt.machines import CONFIGS, Mismatch, mismatch_text
@@ -16,7 +16,7 @@ from tests.mbt.machines import CONFIGS, Mismatch, mismatch_text
 
 def run(config: str | Config, kinds: list[str], actions: list[Action]) -> State:
     """Take `actions` on spec and broker in lockstep; Mismatch at the first disagreement."""
-    model = Model(preset(config) if isinstance(config, str) else config, FaultModel.of(kinds, 2))
+    model = Model(preset(config) if isinstance(config, str) else config, FAULTS.of(kinds, 2))
     lockstep = Lockstep(model)
     for number, action in enumerate(actions, 1):
         assert action in model.actions(lockstep.state), f"step {number}: {action} is not enabled in the spec"
