@@ -13,6 +13,7 @@ class ToyProperty:
     name: str
     kind: str
     predicate: Callable[[Any, Any], bool]
+    statement: str = "a toy's property"
 
 
 class BinaryClock:

@@ -18,6 +18,7 @@ from noloss.cli.report_svg import sequence_svg
 from noloss.cli.rows import Row
 from noloss.model_check.check import HOLDS, INCOMPLETE, VIOLATED, Verdict
 from noloss.model_check.matrix import Cell, Matrix
+from noloss.model_check.protocol import Protocol
 from noloss.model_check.matrix_names import clear_pages, counterexample_name, distinct_violations, links
 from noloss.cli.matrix_render import LEGEND, prevention, replay_command, summary, verdicts
 from noloss.model_check.render import diagram_events
@@ -212,7 +213,7 @@ def _counterexample(matrix: Matrix, cell: Cell, verdict: Verdict, row: Row | Non
     return _page(f"{verdict.name} violated: {cell.preset} under {cell.scenario}", body, "../")
 
 
-def _configuration(rows: Sequence[Row]) -> str:
+def _configuration(protocol: Protocol, rows: Sequence[Row]) -> str:
     body = ['<p><a href="index.html">matrix</a></p>', "<h1>Configurations</h1>"]
     for row in rows:
         body.append(f'<h2 id="{escape(row.label)}">{escape(row.label)}</h2>')
@@ -220,7 +221,7 @@ def _configuration(rows: Sequence[Row]) -> str:
         if row.summary:
             body.append("<pre>" + escape("\n".join(row.summary)) + "</pre>")
         body.append("<table><thead><tr><th>knob</th><th>value</th></tr></thead><tbody>")
-        body += [f"<tr><td><code>{k}</code></td><td>{escape(str(v))}</td></tr>" for k, v in row.config.settings().items()]
+        body += [f"<tr><td><code>{k}</code></td><td>{escape(str(v))}</td></tr>" for k, v in protocol.settings(row.config).items()]
         body.append("</tbody></table>")
         for path, text in row.sources:
             body.append(f"<h3>{escape(path)}</h3>")
@@ -244,7 +245,7 @@ def write_site(matrix: Matrix, rows: Sequence[Row], directory: Path) -> list[Pat
 
     write(directory / STYLE, _CSS.lstrip())
     write(directory / "index.html", _index(matrix, rows, targets))
-    write(directory / CONFIGURATION, _configuration(rows))
+    write(directory / CONFIGURATION, _configuration(matrix.protocol, rows))
     folder = directory / PAGES
     clear_pages(folder, ".html")
     for cell, verdict in distinct_violations(matrix):
