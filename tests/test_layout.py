@@ -1,4 +1,6 @@
-"""The package's shape: one installed top-level name, no import circle, a generic checker core, a pure spec.
+"""The package's shape: one installed top-level name, no import circle (of modules or of
+folders), a checker and a conformance harness that know no protocol, protocols that know no
+other, a pure spec, and only the command line parsing arguments or opening users' files.
 
 The import graph is read from the source (every `import`, including those inside functions),
 so a circle or a forbidden edge fails here before it confuses a reader.
@@ -18,8 +20,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PARTS = {"spec", "model_check", "reference", "conformance"}
-# The checker's core: exploration, liveness, property kinds. It knows no RocketMQ.
-CHECKER_CORE = ("noloss.model_check.explore", "noloss.model_check.liveness", "noloss.model_check.kinds")
+# The folders whose imports must not go round in a circle (a folder imports another when
+# any module of it does).
+FOLDERS = ("noloss.spec", "noloss.model_check", "noloss.reference", "noloss.conformance", "noloss.cli")
+# The protocols: each a folder of spec/, with its conformance pieces in conformance/<name>/.
+PROTOCOLS = ("rocketmq",)
+# The conformance harness: it runs any target and judges by the protocol it is handed.
+HARNESS = (
+    "noloss.conformance.run",
+    "noloss.conformance.workload",
+    "noloss.conformance.history",
+    "noloss.conformance.faults",
+    "noloss.conformance.report",
+    "noloss.conformance.inject",
+)
 # What a pure state machine never imports: files, processes, sockets, clocks, randomness.
 IO_MODULES = {"os", "io", "sys", "socket", "asyncio", "subprocess", "pathlib", "shutil", "tempfile", "time", "random", "threading", "logging"}
 IO_CALLS = {"open", "print", "input"}
@@ -89,11 +103,60 @@ def test_no_import_circle() -> None:
     assert cycles == [], cycles
 
 
-def test_the_checker_core_imports_nothing_of_the_spec() -> None:
+def _folder(module: str) -> str | None:
+    return next((folder for folder in FOLDERS if module == folder or module.startswith(folder + ".")), None)
+
+
+def test_no_folder_level_circle() -> None:
+    folders = nx.DiGraph()
+    folders.add_nodes_from(FOLDERS)
+    for a, b in import_graph().edges:
+        source, target = _folder(a), _folder(b)
+        if source and target and source != target:
+            folders.add_edge(source, target, why=(a, b))
+    cycles = list(nx.simple_cycles(folders))
+    why = [folders.edges[a, b]["why"] for cycle in cycles for a, b in zip(cycle, cycle[1:] + cycle[:1])]
+    assert cycles == [], why
+
+
+def test_the_checker_imports_no_protocol() -> None:
+    """model_check/ is the engine: it reaches nothing of spec/ (a protocol hands it a Protocol value)."""
     graph = import_graph()
-    for module in CHECKER_CORE:
+    for module in (m for m in graph if m.startswith("noloss.model_check")):
         reached = nx.descendants(graph, module)
         assert not {m for m in reached if m.startswith("noloss.spec")}, (module, sorted(reached))
+
+
+def test_the_conformance_harness_imports_no_protocol() -> None:
+    """The harness (run, workload, history, faults, report, fault injection) reaches no protocol's
+    spec or lockstep: the protocol and its targets are handed to it."""
+    graph = import_graph()
+    harness = [m for m in graph if any(m == h or m.startswith(h + ".") for h in HARNESS)]
+    assert harness, "the harness's modules moved: update HARNESS"
+    for module in harness:
+        reached = nx.descendants(graph, module)
+        protocol = {m for m in reached for p in PROTOCOLS if f".{p}." in m + "." and m.startswith(("noloss.spec", "noloss.conformance"))}
+        assert not protocol, (module, sorted(protocol))
+
+
+def test_no_protocol_imports_another() -> None:
+    graph = import_graph()
+    for name in PROTOCOLS:
+        own = (f"noloss.spec.{name}", f"noloss.conformance.{name}")
+        others = [(f"noloss.spec.{o}", f"noloss.conformance.{o}") for o in PROTOCOLS if o != name]
+        for module in (m for m in graph if m.startswith(own)):
+            for target in graph.successors(module):
+                assert not any(target.startswith(other) for pair in others for other in pair), (module, target)
+
+
+def test_spec_holds_only_protocols_and_what_they_share() -> None:
+    """spec/ is one folder per protocol; a module directly in spec/ would be a protocol without a name."""
+    loose = [
+        name for name, path in module_files().items()
+        if name.count(".") == 2 and name.startswith("noloss.spec.") and path.name != "__init__.py"
+    ]
+    assert loose == [], loose
+    assert {name.split(".")[2] for name in module_files() if name.startswith("noloss.spec.")} == set(PROTOCOLS)
 
 
 def test_only_the_command_line_parses_arguments() -> None:
@@ -101,6 +164,22 @@ def test_only_the_command_line_parses_arguments() -> None:
     for name, path in files.items():
         if not name.startswith("noloss.cli") and name != "noloss.__main__":
             assert "argparse" not in imports_of(name, path), name
+
+
+def test_the_spec_and_the_checker_open_no_files() -> None:
+    """Users' files (RocketMQ's .properties, a trace) are opened by the command line only: the
+    spec parses their text, the checker and its reports never touch a file."""
+    for name, path in module_files().items():
+        if not name.startswith(("noloss.spec", "noloss.model_check")):
+            continue
+        tree = ast.parse(path.read_text())
+        imported = {module.split(".")[0] for module in imports_of(name, path)}
+        assert not imported & {"pathlib", "io", "shutil", "tempfile"}, (name, imported)
+        opened = [node for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "open"]
+        # The progress bar reads its own process's memory from /proc: not a user's file.
+        assert all(ast.unparse(node.args[0]).startswith(("f'/proc/", '"/proc/')) for node in opened), name
+        methods = {node.func.attr for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)}
+        assert not methods & {"read_text", "read_bytes", "write_text", "write_bytes", "unlink", "mkdir", "glob"}, (name, methods)
 
 
 def test_the_spec_does_no_io() -> None:

@@ -15,7 +15,8 @@ from noloss.cli import shell_words
 from noloss.cli.protocols import DEFAULT
 from noloss.model_check.check import HOLDS, INCOMPLETE, VIOLATED, Verdict
 from noloss.model_check.matrix import Cell, Matrix
-from noloss.model_check.matrix_names import COUNTEREXAMPLES, clear_pages, counterexample_name, distinct_violations, links
+from noloss.cli.user_paths import clear_pages
+from noloss.model_check.matrix_names import COUNTEREXAMPLES, counterexample_name, distinct_violations, links
 from noloss.model_check.render import step_lines, to_json_data, to_mermaid
 
 WIDTH = 100  # the text report fits a terminal this wide

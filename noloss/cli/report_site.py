@@ -19,7 +19,8 @@ from noloss.cli.rows import Row
 from noloss.model_check.check import HOLDS, INCOMPLETE, VIOLATED, Verdict
 from noloss.model_check.matrix import Cell, Matrix
 from noloss.model_check.protocol import Protocol
-from noloss.model_check.matrix_names import clear_pages, counterexample_name, distinct_violations, links
+from noloss.cli.user_paths import clear_pages
+from noloss.model_check.matrix_names import counterexample_name, distinct_violations, links
 from noloss.cli.matrix_render import LEGEND, prevention, replay_command, summary, verdicts
 from noloss.model_check.render import diagram_events
 

@@ -58,3 +58,13 @@ def checked_out_dir(text: str | None) -> Path | None:
     if not os.access(existing, os.W_OK | os.X_OK):
         raise UsageError(f"--out {text}: {existing} is not writable")
     return path
+
+
+def clear_pages(folder: Path, suffix: str) -> None:
+    """Make `folder` hold no page of an earlier run: remove the files named as pages are
+    (`<a>__<b>__<c><suffix>`), so that a page whose violation is gone does not linger, and leave
+    every other file alone (the folder may be the user's own)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in folder.glob(f"*__*__*{suffix}"):
+        if path.is_file():
+            path.unlink()
