@@ -24,13 +24,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from noloss.conformance.evidence import SPEC_FAULT, counterexample, excerpt, violated, witness
+from noloss.conformance.evidence import counterexample, excerpt, violated, witness
 from noloss.conformance.history import read_history
 from noloss.conformance.inject.net import proxies
 from noloss.conformance.report import verdict
 from noloss.conformance.run import RunResult, RunSpec, TargetFactory, run
 from noloss.conformance.targets import nats_cluster, nats_jetstream, rabbitmq, redis_streams
 from noloss.spec.rocketmq.config import Config, preset
+from noloss.conformance.rocketmq.rules import ROCKETMQ_RULES
 
 REPO = Path(__file__).resolve().parent.parent
 PAGE = REPO / "docs" / "brokers.md"
@@ -39,9 +40,9 @@ COUNTEREXAMPLES = REPO / "docs" / "counterexamples"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 SOURCES = ("benchmarks/broker_results.py", "conformance/inject/ports.py", "conformance/targets/base.py", "conformance/targets/nodes.py", "conformance/targets/redis_streams.py", "conformance/targets/nats_client.py", "conformance/targets/nats_jetstream.py", "conformance/targets/nats_cluster.py", "conformance/targets/nats_state.py", "conformance/targets/rabbitmq.py")
 NET_FAULTS = ("net-drop", "net-dup")
-REDIS_FAULTS = ("kill", "power-loss", "slave-kill", "slave-power-loss", "both-power-loss", "consumer-crash", "disk-loss", *NET_FAULTS, "failover")
-ONE_NODE_FAULTS = ("kill", "power-loss", "consumer-crash", *NET_FAULTS)
-R3_FAULTS = ("kill", "power-loss", "slave-kill", "slave-power-loss", "both-power-loss", "consumer-crash", "disk-loss")  # the clients dial any node: no proxy
+REDIS_FAULTS = ("master-crash", "master-power-loss", "slave-crash", "slave-power-loss", "both-power-loss", "consumer-crash", "slave-disk-loss", *NET_FAULTS, "failover")
+ONE_NODE_FAULTS = ("master-crash", "master-power-loss", "consumer-crash", *NET_FAULTS)
+R3_FAULTS = ("master-crash", "master-power-loss", "slave-crash", "slave-power-loss", "both-power-loss", "consumer-crash", "slave-disk-loss")  # the clients dial any node: no proxy
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def label_of(cell: Cell, kind: str) -> str:
 
 def one(cell: Cell, kind: str, out: Path) -> RunResult:
     config = preset(cell.claimed)
-    spec = RunSpec(cell.claimed, config, (kind,), producers=4, messages=1_000_000, duration_s=8, interval_s=2, down_s=0.3, cycles=2, quiet_s=3)
+    spec = RunSpec(cell.claimed, config, (kind,), producers=4, messages=1_000_000, duration_s=8, interval_s=2, down_s=0.3, cycles=2, quiet_s=3, rules=ROCKETMQ_RULES)
     label = label_of(cell, kind)
     return run(spec, label, cell.make(config), out / label, proxies, progress=False)
 
@@ -107,10 +108,10 @@ def evidence(cell: Cell, kind: str, result: RunResult) -> str:
         )
         links.append(f"[history](broker-histories/{label}.md)")
     for name in violated(result.counts):
-        page = counterexample(COUNTEREXAMPLES, cell.claimed, kind, name)
+        page = counterexample(COUNTEREXAMPLES, ROCKETMQ_RULES.faults, cell.claimed, kind, name)
         if page is not None:
             links.append(f"[{name}](counterexamples/{page.name})")
-        elif kind in SPEC_FAULT:  # the spec has the fault, and no run of it that breaks the property
+        elif kind in ROCKETMQ_RULES.faults.index:  # the spec has the fault, and no run of it that breaks the property
             links.append(f"no {name} counterexample for {cell.claimed}")
     return ", ".join(links)
 

@@ -35,6 +35,7 @@ from noloss.conformance.targets import nats_cluster
 from noloss.conformance.targets.nats_client import STREAM, SUBJECT, connect
 from noloss.conformance.workload import GROUP
 from noloss.spec.rocketmq.config import preset
+from noloss.conformance.rocketmq.rules import ROCKETMQ_RULES
 
 CLAIMED = "async-flush-sync-master"
 
@@ -112,7 +113,7 @@ def main() -> int:
     args = parser.parse_args()
     InspectedCluster.wait_s = args.wait
     config = preset(CLAIMED)
-    spec = RunSpec(CLAIMED, config, ("slave-kill",), producers=4, messages=1_000_000, duration_s=8, interval_s=2, down_s=0.3, cycles=2, quiet_s=3)
+    spec = RunSpec(CLAIMED, config, ("slave-crash",), producers=4, messages=1_000_000, duration_s=8, interval_s=2, down_s=0.3, cycles=2, quiet_s=3, rules=ROCKETMQ_RULES)
     start = time.monotonic()
     for number in range(args.runs):
         result = run(spec, "nats-r3-slave-kill", lambda root, power_loss: InspectedCluster(config, root, power_loss), Path(args.out) / str(number), progress=False)

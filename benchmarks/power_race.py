@@ -37,6 +37,7 @@ from noloss.conformance.report import first_unexplained, verdict  # noqa: E402
 from noloss.conformance.run import RunResult, RunSpec, run  # noqa: E402
 from noloss.conformance.targets import reference  # noqa: E402
 from noloss.spec.rocketmq.config import ConfigError  # noqa: E402
+from noloss.conformance.rocketmq.rules import ROCKETMQ_RULES  # noqa: E402
 
 
 def main() -> int:
@@ -59,7 +60,7 @@ def main() -> int:
         print(f"power_race: {error}", file=sys.stderr)
         return 2
     out = Path(args.out or tempfile.mkdtemp(prefix="power-race-"))
-    spec = RunSpec(claimed_name(args.preset, config), config, ("power-loss",), args.producers, 10**9, 10**6, args.interval, args.down, cycles=1)
+    spec = RunSpec(claimed_name(args.preset, config), config, ("master-power-loss",), args.producers, 10**9, 10**6, args.interval, args.down, cycles=1, rules=ROCKETMQ_RULES)
     print(f"claimed {spec.claimed}; {args.cycles} cycles of one master power cut; {args.producers} producers; out {out}")
     print(f"{'cycle':>5}{'acked':>8}{'lost':>6}{'race':>6}{'wall s':>8}  trace-check")
     losing, failing, lost_in_all, race_in_all = 0, 0, 0, 0

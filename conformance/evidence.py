@@ -17,20 +17,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from noloss.conformance.judge import Counts, Judgement
-
-SPEC_FAULT = {
-    "kill": "master-crash",
-    "power-loss": "master-power-loss",
-    "slave-kill": "slave-crash",
-    "slave-power-loss": "slave-power-loss",
-    "both-power-loss": "both-power-loss",
-    "consumer-crash": "consumer-crash",
-    "disk-loss": "slave-disk-loss",
-    "net-drop": "net-drop",
-    "net-dup": "net-dup",
-}
-"""`noloss conform --faults` kind -> the spec's fault (failover has none)."""
+from noloss.conformance.counts import Counts
+from noloss.conformance.judgement import Judgement
+from noloss.model_check.faults import FaultTable
 
 
 def witness(records: Sequence[dict[str, Any]], counts: Counts, judgement: Judgement | None) -> int | None:
@@ -68,14 +57,13 @@ def violated(counts: Counts) -> tuple[str, ...]:
     return (("NoAckedLoss",) if counts.lost else ()) + (("NoDuplicateProcessing",) if counts.duplicated else ())
 
 
-def counterexample(directory: Path, preset: str, kind: str, property_name: str) -> Path | None:
+def counterexample(directory: Path, faults: FaultTable, preset: str, kind: str, property_name: str) -> Path | None:
     """The checker's counterexample page for `preset` violating `property_name` under the
-    spec fault of `kind` (or with no fault at all, which holds under any), if the generated
-    pages in `directory` have one."""
-    fault = SPEC_FAULT.get(kind)
-    if fault is None:
+    fault `kind` (or with no fault at all, which holds under any), if the generated pages in
+    `directory` have one. Conform's kinds are the spec's; one the spec lacks (failover) has none."""
+    if kind not in faults.index:
         return None
-    for scenario in (fault, "none"):
+    for scenario in (kind, "none"):
         page = directory / f"{preset}__{scenario}__{property_name}.md"
         if page.exists():
             return page

@@ -2,19 +2,18 @@
 history (with its monotonic timestamp) the moment it is injected, and healed after `down_s`
 (the node restarted, the consumer started again) with a `restart` event.
 
-Fault kinds, by what `noloss conform --faults` calls them, and the spec fault each is:
-  kill             SIGKILL the master, restart it on its data directory   master crash
-  power-loss       the master loses power: unsynced bytes gone            master power loss
-  slave-kill       SIGKILL the slave                                      slave crash
-  slave-power-loss the slave loses power                                  slave power loss
-  both-power-loss  master and slave lose power together                   both power loss
-  consumer-crash   the consumer dies without committing                   consumer crash
-  disk-loss        the slave's data directory is wiped; it stays down     slave disk loss
-  master-disk-loss the master's data directory is wiped; it stays down    master disk loss
-  net-drop         the TCP proxy drops what is in flight on a link        net drop (silent)
-  net-dup          the TCP proxy sends a chunk twice                      net dup (silent)
-  failover         the master dies, the slave is promoted, clients follow  none: outside the spec
-                   it; the old master comes back as the new slave
+Fault kinds are the spec's, by the names `noloss check` uses (the protocol's fault table,
+model_check/faults.py); each kind's `inject` says what is done to real processes, and its
+action `(node, verb)` is the `fault` event the history logs:
+  kill        SIGKILL the node, restart it on its data directory
+  power-cut   the node (or, for `both`, master and slave together) loses power: unsynced
+              bytes are gone; it restarts on what was on disk
+  wipe        the node's data directory is wiped; it stays down (a permanent loss)
+  crash       the consumer dies without committing
+  drop, dup   the TCP proxy drops what is in flight on a link, or sends a chunk twice (silent)
+and one kind outside the spec, judged by the counts alone:
+  failover    the master dies, the slave is promoted, clients follow it; the old master
+              comes back as the new slave
 A disk-lost node never comes back: the spec's disk loss is permanent, so it happens at most
 once per run. A lost machine takes with it what its kernel had not yet put on the wire, so
 when the links go through the TCP proxy, a disk loss also cuts the node's connections
@@ -32,23 +31,48 @@ from typing import Protocol
 from noloss.conformance.history import History
 from noloss.conformance.targets.base import FaultUnavailable, Target
 from noloss.conformance.workload import Workload
+from noloss.model_check.faults import FaultKind, FaultTable
 
-FAULTS: tuple[str, ...] = (
-    "kill",
-    "power-loss",
-    "slave-kill",
-    "slave-power-loss",
-    "both-power-loss",
-    "consumer-crash",
-    "disk-loss",
-    "master-disk-loss",
-    "net-drop",
-    "net-dup",
-    "failover",
-)
-POWER_FAULTS = frozenset({"power-loss", "slave-power-loss", "both-power-loss"})
-NET_FAULTS = frozenset({"net-drop", "net-dup"})
-DISK_LOSS_NODE = {"disk-loss": "slave", "master-disk-loss": "master"}
+FAILOVER = "failover"  # outside every spec: a slave promoted to master
+_NODES = ("master", "slave")
+
+
+def conform_kinds(table: FaultTable) -> tuple[str, ...]:
+    """Every kind `noloss conform --faults` takes: the spec's, then failover."""
+    return table.names + (FAILOVER,)
+
+
+def needs_proxy(table: FaultTable, kinds: Sequence[str]) -> bool:
+    """Some kind is injected on the TCP proxy (a drop or a dup)."""
+    return any(kind in table.index and table.kind(kind).inject in ("drop", "dup") for kind in kinds)
+
+
+def needs_power_loss(table: FaultTable, kinds: Sequence[str]) -> bool:
+    """Some kind cuts a node's power: its data directory must be on the power-loss filesystem."""
+    return any(kind in table.index and table.kind(kind).inject == "power-cut" for kind in kinds)
+
+
+def nodes_hit(table: FaultTable, kind: str) -> tuple[str, ...]:
+    """The broker nodes a kind takes down (none for the consumer and the network)."""
+    if kind == FAILOVER:
+        return ("master",)
+    node = table.kind(kind).node
+    return _NODES if node == "both" else tuple(n for n in _NODES if n == node)
+
+
+def parse_faults(text: str, table: FaultTable, renamed: dict[str, str] | None = None) -> tuple[str, ...]:
+    """`master-crash,master-power-loss,...` -> the kinds; ValueError naming the bad one (and, for
+    a name conform used before it took the spec's, the new name)."""
+    allowed = conform_kinds(table)
+    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
+    if not kinds:
+        raise ValueError("--faults: name at least one of " + ", ".join(allowed))
+    for kind in kinds:
+        if renamed and kind in renamed:
+            raise ValueError(f"--faults: {kind!r} is now {renamed[kind]!r}, the name `noloss check` uses")
+        if kind not in allowed:
+            raise ValueError(f"--faults: unknown fault {kind!r}: allowed {', '.join(allowed)}")
+    return kinds
 
 
 class NetFaults(Protocol):
@@ -64,17 +88,6 @@ class NetFaults(Protocol):
         """Hold what the master pushes to its slave `each_s` seconds from now on."""
 
 
-def parse_faults(text: str) -> tuple[str, ...]:
-    """`kill,power-loss,...` -> the kinds; ValueError naming the bad one."""
-    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
-    if not kinds:
-        raise ValueError("--faults: name at least one of " + ", ".join(FAULTS))
-    for kind in kinds:
-        if kind not in FAULTS:
-            raise ValueError(f"--faults: unknown fault {kind!r}: allowed {', '.join(FAULTS)}")
-    return kinds
-
-
 @dataclass(frozen=True, slots=True)
 class Schedule:
     kinds: tuple[str, ...]  # injected in turn
@@ -86,28 +99,25 @@ class Schedule:
 class FaultScheduler:
     """Injects the schedule's faults in turn into a running target and workload."""
 
-    def __init__(self, target: Target, workload: Workload, history: History, schedule: Schedule, net: NetFaults | None = None, seed: int = 0) -> None:
+    def __init__(
+        self,
+        target: Target,
+        workload: Workload,
+        history: History,
+        schedule: Schedule,
+        table: FaultTable,
+        net: NetFaults | None = None,
+        seed: int = 0,
+    ) -> None:
         self.target = target
         self.workload = workload
         self.history = history
         self.schedule = schedule
+        self.table = table
         self.net = net
         self.rng = random.Random(seed)
         self.injected: list[str] = []
         self._gone: set[str] = set()
-        self._actions: dict[str, Callable[[], None]] = {
-            "kill": lambda: self._node_fault("master", "crash", self.target.kill),
-            "slave-kill": lambda: self._node_fault("slave", "crash", self.target.kill),
-            "power-loss": lambda: self._node_fault("master", "power-loss", self.target.power_cut),
-            "slave-power-loss": lambda: self._node_fault("slave", "power-loss", self.target.power_cut),
-            "both-power-loss": self._both_power_loss,
-            "consumer-crash": self._consumer_crash,
-            "disk-loss": lambda: self._disk_loss("slave"),
-            "master-disk-loss": lambda: self._disk_loss("master"),
-            "net-drop": lambda: self._net("drop"),
-            "net-dup": lambda: self._net("dup"),
-            "failover": lambda: self.history.log_after(self.target.failover, "fault", node="master", kind="failover"),
-        }
 
     async def run(self, stop: asyncio.Event) -> None:
         """Inject faults in turn until `stop` is set or the cycles are done (and one more
@@ -118,33 +128,50 @@ class FaultScheduler:
                 return
             kind = self.schedule.kinds[turn % len(self.schedule.kinds)]
             turn += 1
-            if DISK_LOSS_NODE.get(kind) in self._gone:
+            fault = None if kind == FAILOVER else self.table.kind(kind)
+            if fault is not None and fault.permanent and fault.node in self._gone:
                 continue
-            await asyncio.to_thread(self._actions[kind])
+            await asyncio.to_thread(self._inject, fault)
             self.injected.append(kind)
-            if kind not in NET_FAULTS:
+            if fault is None or fault.inject not in ("drop", "dup"):
                 await asyncio.sleep(self.schedule.down_s)
-                await asyncio.to_thread(self._heal, kind)
+                await asyncio.to_thread(self._heal, fault)
 
     # -- the faults ---------------------------------------------------------------------
 
-    def _node_fault(self, node: str, kind: str, act: Callable[[str], None]) -> None:
-        self.history.log_after(lambda: act(node), "fault", node=node, kind=kind)
+    def _inject(self, fault: FaultKind | None) -> None:
+        """Do what `fault` says (None: a failover); the history's `fault` event is its action."""
+        if fault is None:
+            self.history.log_after(self.target.failover, "fault", node="master", kind=FAILOVER)
+            return
+        node, verb = fault.action
+        if fault.inject == "kill":
+            self._node_fault(node, verb, self.target.kill)
+        elif fault.inject == "power-cut" and fault.node == "both":
+            self._both_power_loss(node, verb)
+        elif fault.inject == "power-cut":
+            self._node_fault(node, verb, self.target.power_cut)
+        elif fault.inject == "wipe":
+            self._disk_loss(node, verb)
+        elif fault.inject == "crash":
+            self.workload.crash_consumer()
+        else:
+            self._net(node, verb)
+
+    def _node_fault(self, node: str, verb: str, act: Callable[[str], None]) -> None:
+        self.history.log_after(lambda: act(node), "fault", node=node, kind=verb)
         if node == "master" and self.target.elects:
-            self.history.log("fault", node="master", kind="failover")  # the others elect a new master
+            self.history.log("fault", node="master", kind=FAILOVER)  # the others elect a new master
 
-    def _both_power_loss(self) -> None:
+    def _both_power_loss(self, node: str, verb: str) -> None:
         def cut() -> None:
-            for node in ("slave", "master"):
-                if node not in self._gone:
-                    self.target.power_cut(node)
+            for each in ("slave", "master"):
+                if each not in self._gone:
+                    self.target.power_cut(each)
 
-        self.history.log_after(cut, "fault", node="both", kind="power-loss")
+        self.history.log_after(cut, "fault", node=node, kind=verb)
 
-    def _consumer_crash(self) -> None:
-        self.workload.crash_consumer()
-
-    def _disk_loss(self, node: str) -> None:
+    def _disk_loss(self, node: str, verb: str) -> None:
         def lose() -> None:
             self.target.kill(node)
             if self.net is not None:
@@ -152,28 +179,26 @@ class FaultScheduler:
             self.target.wipe(node)
             self._gone.add(node)
 
-        self.history.log_after(lose, "fault", node=node, kind="disk-loss")
+        self.history.log_after(lose, "fault", node=node, kind=verb)
 
-    def _net(self, kind: str) -> None:
+    def _net(self, node: str, verb: str) -> None:
         net = self.net
         if net is None:
             raise FaultUnavailable("network faults need the TCP proxy")
-        self.history.log_after(lambda: net.inject(kind), "fault", node="net", kind=kind)
+        self.history.log_after(lambda: net.inject(verb), "fault", node=node, kind=verb)
 
-    def _heal(self, kind: str) -> None:
-        nodes: Sequence[str] = {
-            "kill": ("master",),
-            "power-loss": ("master",),
-            "slave-kill": ("slave",),
-            "slave-power-loss": ("slave",),
-            "both-power-loss": ("master", "slave"),
-            "failover": ("slave",),  # the old master, now the promoted one's slave
-        }.get(kind, ())
+    def _heal(self, fault: FaultKind | None) -> None:
+        """Restart what the fault took down (a failover's old master comes back as the new
+        slave); a permanent loss stays down."""
+        if fault is not None and fault.inject == "crash":
+            self.workload.restart_consumer()
+            return
+        if fault is not None and fault.permanent:
+            return
+        nodes = ("slave",) if fault is None else nodes_hit(self.table, fault.name)
         for node in nodes:
             if node not in self._gone:
                 self.history.log_after(lambda: self.target.restart(node), "restart", node=node)
-        if kind == "consumer-crash":
-            self.workload.restart_consumer()
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> bool:

@@ -13,15 +13,16 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from noloss.conformance.faults import NET_FAULTS, POWER_FAULTS, FaultScheduler, NetFaults, Schedule
+from noloss.conformance.counts import Counts, count
+from noloss.conformance.faults import FAILOVER, FaultScheduler, NetFaults, Schedule, needs_power_loss, needs_proxy
 from noloss.conformance.history import History, read_history
-from noloss.conformance.judge import Counts, Judgement, count, judge
+from noloss.conformance.judgement import Judgement, Rules
 from noloss.conformance.targets.base import FaultUnavailable, Route, Target
-from noloss.conformance.workload import GROUP, Resend, Workload, WorkloadSpec, message_of
-from noloss.spec.rocketmq.config import Config
+from noloss.conformance.workload import GROUP, Workload, WorkloadSpec, message_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +30,7 @@ class RunSpec:
     """What one run does."""
 
     claimed: str  # the preset the target claims to match
-    config: Config  # that preset with the user's --set applied
+    config: Any  # that preset with the user's --set applied (the protocol's configuration)
     faults: tuple[str, ...]  # the kinds injected in turn
     producers: int
     messages: int
@@ -41,6 +42,7 @@ class RunSpec:
     replication_delay_s: float = 0.0  # hold each push from master to slave this long (a slow link)
     process_s: float = 0.0  # the consumer's business step takes this long per message
     drain_limit_s: float = 60.0
+    rules: Rules = field(kw_only=True)  # the protocol the target is held to: its faults, its judge
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +76,13 @@ def run(spec: RunSpec, label: str, make_target: TargetFactory, directory: Path, 
     net: NetFaults | None = None
     close_net: Callable[[], None] = lambda: None
     route: Route = lambda link, address: address
-    if any(kind in NET_FAULTS for kind in spec.faults) or spec.replication_delay_s:
+    table = spec.rules.faults
+    if needs_proxy(table, spec.faults) or spec.replication_delay_s:
         if make_net is None:
             return RunResult(label, None, None, None, "network faults and a slow replication link need the TCP proxy (conformance/inject/netproxy.py)")
         route, net, close_net = make_net()
-    target = make_target(directory / "nodes", any(kind in POWER_FAULTS for kind in spec.faults))
-    if "failover" in spec.faults and not target.promotes:
+    target = make_target(directory / "nodes", needs_power_loss(table, spec.faults))
+    if FAILOVER in spec.faults and not target.promotes:
         close_net()
         return RunResult(label, None, None, None, "failover unavailable: the target has no failover")
     history_path = directory / "history.ndjson"
@@ -99,9 +102,9 @@ def run(spec: RunSpec, label: str, make_target: TargetFactory, directory: Path, 
         target.close()
         close_net()
     records = read_history(history_path)
-    counts = count(records, Resend.of(spec.config), _numbers(held))
+    counts = count(records, spec.rules.resend(spec.config), _numbers(held))
     start = time.monotonic()
-    judgement = judge(records, spec.claimed, spec.config)
+    judgement = spec.rules.judge(records, spec.claimed, spec.config)
     elapsed = time.monotonic() - start
     result = RunResult(label, counts, judgement, history_path, None, injected, judgement.projections, elapsed)
     if result.ok:
@@ -116,10 +119,10 @@ def _numbers(bodies: frozenset[bytes] | None) -> frozenset[int]:
 
 
 async def _drive(spec: RunSpec, target: Target, history: History, net: NetFaults | None, label: str, progress: bool) -> int:
-    workload = Workload(target, WorkloadSpec(spec.producers, spec.messages, spec.duration_s, Resend.of(spec.config), spec.process_s), history)
+    workload = Workload(target, WorkloadSpec(spec.producers, spec.messages, spec.duration_s, spec.rules.resend(spec.config), spec.process_s), history)
     workload.start_consumer()
     stop = asyncio.Event()
-    scheduler = FaultScheduler(target, workload, history, Schedule(spec.faults, spec.interval_s, spec.down_s, spec.cycles), net)
+    scheduler = FaultScheduler(target, workload, history, Schedule(spec.faults, spec.interval_s, spec.down_s, spec.cycles), spec.rules.faults, net)
     faults = asyncio.create_task(scheduler.run(stop))
     reporter = asyncio.create_task(_report(label, workload, scheduler, stop)) if progress else None
     try:

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 from noloss.conformance.history import History
 from noloss.conformance.targets.base import ConsumerKilled, Delivery, Outcome, SendOutcome, Target, TargetConsumer, TargetProducer
-from noloss.spec.rocketmq.config import Config
 
 BODY_PREFIX = b"noloss-"
 GROUP = "noloss-conform"
@@ -39,14 +38,11 @@ def message_of(body: bytes) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class Resend:
-    """What the application does after `send()` returns: the claimed configuration's policy."""
+    """What the application does after `send()` returns: the claimed configuration's policy
+    (the protocol's `Rules.resend` makes it from a configuration)."""
 
     check_status: bool  # only SEND_OK is success; any other outcome is resent
     limit: int  # resends per message
-
-    @staticmethod
-    def of(config: Config) -> Resend:
-        return Resend(config.checkStatus, config.redeliveries)
 
     def acknowledged(self, status: str | None) -> bool:
         """Does the application believe the message is stored after this status (the spec's

@@ -28,11 +28,15 @@ PROTOCOLS = ("rocketmq",)
 # The conformance harness: it runs any target and judges by the protocol it is handed.
 HARNESS = (
     "noloss.conformance.run",
+    "noloss.conformance.counts",
+    "noloss.conformance.judgement",
+    "noloss.conformance.evidence",
     "noloss.conformance.workload",
     "noloss.conformance.history",
     "noloss.conformance.faults",
     "noloss.conformance.report",
     "noloss.conformance.inject",
+    "noloss.conformance.targets.base",
 )
 # What a pure state machine never imports: files, processes, sockets, clocks, randomness.
 IO_MODULES = {"os", "io", "sys", "socket", "asyncio", "subprocess", "pathlib", "shutil", "tempfile", "time", "random", "threading", "logging"}

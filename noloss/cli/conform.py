@@ -21,7 +21,6 @@ from noloss.spec.rocketmq.config import Config, preset
 
 # --target -> its module in conformance/targets/ (settings_of, supports, factory).
 TARGETS = {"reference": "reference", "redis": "redis_streams", "nats": "nats_jetstream", "nats-r3": "nats_cluster", "rabbitmq": "rabbitmq", "rabbitmq-classic": "rabbitmq_classic"}
-NEEDS_SLAVE = frozenset({"slave-kill", "slave-power-loss", "both-power-loss", "disk-loss"})
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m)?$")
 
 
@@ -29,7 +28,12 @@ def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
     conform = subparsers.add_parser("conform", help="test a broker's real processes against the spec under real faults")
     conform.add_argument("--target", required=True, choices=tuple(TARGETS))
     add_model_arguments(conform)
-    conform.add_argument("--faults", default="kill", help="fault kinds, one run each: " + "kill,power-loss,... (see docs/conform.md)")
+    conform.add_argument(
+        "--faults",
+        default="master-crash",
+        help="fault kinds, one run each, by the names `noloss check` uses: master-crash,master-power-loss,... "
+        "and failover (see `noloss scenarios` and docs/conform.md)",
+    )
     conform.add_argument("--duration", type=_duration, default=60.0, help="how long each run sends (30s, 2m; default 60s)")
     conform.add_argument("--producers", type=positive, default=8)
     conform.add_argument("--max-messages", type=positive, default=1_000_000, help="stop sending after this many")
@@ -57,10 +61,11 @@ def claimed_name(name: str, config: Config) -> str:
 
 
 def run_conform(args: argparse.Namespace) -> int:
-    from noloss.conformance.faults import parse_faults
+    from noloss.conformance.faults import nodes_hit, parse_faults
     from noloss.conformance.inject.net import proxies
     from noloss.conformance.report import first_unexplained, table
     from noloss.conformance.run import RunResult, RunSpec, run
+    from noloss.conformance.rocketmq.rules import ROCKETMQ_RULES
     from noloss.spec.rocketmq.config import ConfigError
 
     if args.messages is not None:
@@ -68,7 +73,7 @@ def run_conform(args: argparse.Namespace) -> int:
     config = config_from(args)
     target: Any = importlib.import_module(f"noloss.conformance.targets.{TARGETS[args.target]}")
     try:
-        kinds = parse_faults(args.faults)
+        kinds = parse_faults(args.faults, ROCKETMQ_RULES.faults, ROCKETMQ_RULES.renamed)
         target.settings_of(config)
         target.supports(config)
     except (ValueError, ConfigError) as error:
@@ -87,11 +92,11 @@ def run_conform(args: argparse.Namespace) -> int:
     except OSError as error:
         raise UsageError(f"--out {args.out}: {error.strerror}") from None
     for kind in kinds:
-        if kind in NEEDS_SLAVE and "slave" not in nodes:
+        if "slave" in nodes_hit(ROCKETMQ_RULES.faults, kind) and "slave" not in nodes:
             results.append(RunResult(kind, None, None, None, f"the {args.target} target runs one node: no slave to fault"))
             print(f"noloss conform: {kind}: the {args.target} target runs one node; running the other faults", file=sys.stderr)
             continue
-        spec = RunSpec(claimed_name(args.preset, config), config, (kind,), args.producers, args.max_messages, args.duration, args.interval, replication_delay_s=args.replication_delay, process_s=args.process_time)
+        spec = RunSpec(claimed_name(args.preset, config), config, (kind,), args.producers, args.max_messages, args.duration, args.interval, replication_delay_s=args.replication_delay, process_s=args.process_time, rules=ROCKETMQ_RULES)
         result = run(spec, kind, target.factory(config, **delay), out / kind, proxies)
         if result.unavailable is not None:
             print(f"noloss conform: {kind}: {result.unavailable}; running the other faults", file=sys.stderr)

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from noloss.conformance.faults import NET_FAULTS
+from noloss.conformance.faults import needs_proxy
 from noloss.conformance.inject.net import proxies
 from noloss.conformance.run import RunResult, RunSpec, run
 from noloss.conformance.targets.base import Target
 from noloss.spec.rocketmq.config import Config, preset
+from noloss.conformance.rocketmq.rules import ROCKETMQ_RULES
 
 
 # A run with `cycles` ends once they are done; its duration is only a cap, generous because
@@ -31,8 +32,8 @@ def small_run(claimed: str, kind: str, make: Callable[[Config], Callable[[Path, 
     """`cycles` faults of `kind` in a run of two producers against the target `make` builds
     for the preset `claimed` (its clients through the TCP proxies, for a network fault)."""
     config = preset(claimed)
-    spec = RunSpec(claimed, config, (kind,), producers=2, messages=100_000, duration_s=duration_s, interval_s=1.5, down_s=0.3, cycles=cycles, quiet_s=2)
-    return run(spec, kind, make(config), directory / kind, proxies if kind in NET_FAULTS else None, progress=False)
+    spec = RunSpec(claimed, config, (kind,), producers=2, messages=100_000, duration_s=duration_s, interval_s=1.5, down_s=0.3, cycles=cycles, quiet_s=2, rules=ROCKETMQ_RULES)
+    return run(spec, kind, make(config), directory / kind, proxies if needs_proxy(ROCKETMQ_RULES.faults, (kind,)) else None, progress=False)
 
 
 def assert_nothing_lost(result: RunResult, faults: int = 1, tolerated: str | None = None) -> None:

@@ -16,7 +16,9 @@ from noloss.spec.rocketmq.config import preset
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--faults", "kill,meteor"], "--faults: unknown fault 'meteor'"),
+        (["--faults", "master-crash,meteor"], "--faults: unknown fault 'meteor'"),
+        (["--faults", "kill"], "--faults: 'kill' is now 'master-crash', the name `noloss check` uses"),
+        (["--faults", "master-crash,disk-loss"], "--faults: 'disk-loss' is now 'slave-disk-loss', the name `noloss check` uses"),
         (["--duration", "soon"], "not a duration: 'soon'"),
         (["--producers", "0"], "argument --producers: 0 (allowed an integer >= 1)"),
         (["--set", "inSyncReplicas=3"], "bad value 3 for inSyncReplicas"),
@@ -46,14 +48,14 @@ def exit_code(argv: list[str]) -> int | str | None:
 
 @pytest.mark.slow
 def test_a_short_run_prints_a_row_per_fault_kind_and_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["conform", "--target", "reference", "--preset", "sync-flush-async-master", "--faults", "slave-kill", "--duration", "3s", "--producers", "2", "--interval", "1s", "--out", str(tmp_path)]
+    argv = ["conform", "--target", "reference", "--preset", "sync-flush-async-master", "--faults", "slave-crash", "--duration", "3s", "--producers", "2", "--interval", "1s", "--out", str(tmp_path)]
     code = main(argv)
     out, err = capsys.readouterr()
     assert code == 0, out
     header, row = out.strip().splitlines()
     assert header.split()[:5] == ["fault", "faults", "sent", "acknowledged", "lost"]
     cells = row.split()
-    assert cells[0] == "slave-kill" and int(cells[1]) >= 1 and int(cells[4]) == 0
+    assert cells[0] == "slave-crash" and int(cells[1]) >= 1 and int(cells[4]) == 0
     assert "behaviour of sync-flush-async-master" in row
     assert "conform slave-kill:" in err
 

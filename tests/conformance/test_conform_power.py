@@ -19,6 +19,7 @@ import pytest
 from noloss.conformance.run import RunResult, RunSpec, run
 from noloss.conformance.targets import reference
 from noloss.spec.rocketmq.config import ASYNC_FLUSH, preset
+from noloss.conformance.rocketmq.rules import ROCKETMQ_RULES
 from tests.conformance.real_broker_runs import assert_lost_and_explained_by
 
 CLAIMED = "sync-flush-async-master"
@@ -27,9 +28,9 @@ CLAIMED = "sync-flush-async-master"
 def power_run(tmp_path: Path, broker_flush: str, cycles: int = 3) -> RunResult:
     claimed = preset(CLAIMED)
     runs = dataclasses.replace(claimed, flushDiskType=broker_flush, slaveFlushDiskType=broker_flush)
-    spec = RunSpec(CLAIMED, claimed, ("power-loss",), producers=4, messages=10**9, duration_s=10**6, interval_s=1.0, down_s=0.3, cycles=cycles)
+    spec = RunSpec(CLAIMED, claimed, ("master-power-loss",), producers=4, messages=10**9, duration_s=10**6, interval_s=1.0, down_s=0.3, cycles=cycles, rules=ROCKETMQ_RULES)
     factory = reference.factory(runs)
-    result = run(spec, "power-loss", factory, tmp_path / "power-loss", progress=False)
+    result = run(spec, "master-power-loss", factory, tmp_path / "master-power-loss", progress=False)
     if result.unavailable is not None:
         pytest.skip(result.unavailable)
     assert result.counts is not None and result.judgement is not None

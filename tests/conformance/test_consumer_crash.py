@@ -25,6 +25,7 @@ from noloss.conformance.workload import GROUP, Resend, Workload, WorkloadSpec, b
 from noloss.reference.client import AsyncConsumer, ConsumeStatus, Message, Producer
 from noloss.reference.core import FlushType, NodeConfig, Role
 from noloss.spec.rocketmq.config import preset
+from noloss.conformance.rocketmq.rules import ROCKETMQ_RULES
 from tests.reference.test_client_connections import _ServerThread
 
 
@@ -169,7 +170,7 @@ def test_no_loss_when_the_crashed_consumer_takes_long_to_stop(tmp_path: Path, mo
     monkeypatch.setattr(reference.ReferenceConsumer, "crash", slow_crash)
     name = "sync-flush-async-master"
     config = preset(name)
-    spec = RunSpec(name, config, ("consumer-crash",), producers=4, messages=10**9, duration_s=10**6, interval_s=2.0, down_s=0.3, cycles=3)
+    spec = RunSpec(name, config, ("consumer-crash",), producers=4, messages=10**9, duration_s=10**6, interval_s=2.0, down_s=0.3, cycles=3, rules=ROCKETMQ_RULES)
     result = run(spec, "consumer-crash", reference.factory(config), tmp_path / "run", progress=False)
     assert result.counts is not None and result.judgement is not None
     assert result.faults_injected == 3

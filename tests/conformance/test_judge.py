@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from noloss.conformance.judge import Index, count, judge, project
+from noloss.conformance.counts import count
+from noloss.conformance.rocketmq.judge import Index, judge, project, resend_of
 from noloss.conformance.report import first_unexplained, verdict
 from noloss.conformance.run import RunResult
 from noloss.conformance.workload import Resend
@@ -45,22 +46,22 @@ def test_counts_name_lost_duplicated_unexpected_and_recovered() -> None:
         send(2), *consumed(2),  # no status, processed: recovered
         *consumed(7),  # never sent: unexpected
     ]
-    counts = count(history, Resend.of(STRICT))
+    counts = count(history, resend_of(STRICT))
     assert (counts.sent, counts.acknowledged, counts.lost, counts.duplicated, counts.unexpected, counts.recovered) == (3, 2, 1, 1, 1, 1)
     assert counts.lost_messages == (1,)
 
 
 def test_a_message_the_target_still_holds_is_undelivered_not_lost() -> None:
     history = [send(0), status(0), send(1), status(1), send(2), status(2), *consumed(2)]
-    counts = count(history, Resend.of(STRICT), held=frozenset({1, 2}))  # 2 held too, but processed
+    counts = count(history, resend_of(STRICT), held=frozenset({1, 2}))  # 2 held too, but processed
     assert (counts.lost, counts.undelivered, counts.lost_messages) == (1, 1, (0,))
-    assert count(history, Resend.of(STRICT)).undelivered == 0
+    assert count(history, resend_of(STRICT)).undelivered == 0
 
 
 def test_a_non_ok_status_is_acknowledged_only_without_checkstatus() -> None:
     history = [send(0), status(0, "FLUSH_SLAVE_TIMEOUT")]
-    assert count(history, Resend.of(STRICT)).acknowledged == 0
-    assert count(history, Resend.of(preset("rocketmq-default"))).acknowledged == 1
+    assert count(history, resend_of(STRICT)).acknowledged == 0
+    assert count(history, resend_of(preset("rocketmq-default"))).acknowledged == 1
 
 
 def test_a_clean_history_of_many_concurrent_messages_is_a_behaviour_of_strict() -> None:
@@ -133,7 +134,7 @@ def test_a_message_stored_behind_the_consumer_after_a_rewind_is_explained_with_t
         send(1), status(1, offset=0),
     ]
     config = preset("sync-flush-async-master")
-    assert count(history, Resend.of(config)).lost_messages == (1,)
+    assert count(history, resend_of(config)).lost_messages == (1,)
     judgement = judge(history, "sync-flush-async-master", config)
     assert judgement.ok and judgement.shared == ((1, 0),)
     # Without the shared position (m1 stored elsewhere) nothing explains the loss.
@@ -151,7 +152,7 @@ def test_a_network_fault_armed_just_before_a_message_may_hit_it() -> None:
 def _failed_run(tmp_path: Path, history: list[dict[str, Any]], claimed: str) -> RunResult:
     path = tmp_path / "history.ndjson"
     path.write_text("".join(json.dumps(record) + "\n" for record in history))
-    return RunResult("kill", count(history, Resend.of(preset(claimed))), judge(history, claimed, preset(claimed)), path)
+    return RunResult("master-crash", count(history, resend_of(preset(claimed))), judge(history, claimed, preset(claimed)), path)
 
 
 def test_the_first_unexplained_event_is_printed_with_its_history_line(tmp_path: Path) -> None:
@@ -200,7 +201,7 @@ def test_a_run_whose_consumer_stalled_fails_and_says_the_broker_kept_the_message
     history = [send(0), status(0)]
     path = tmp_path / "history.ndjson"
     path.write_text("".join(json.dumps(record) + "\n" for record in history))
-    result = RunResult("kill", count(history, Resend.of(STRICT), held=frozenset({0})), judge(history, "strict", STRICT), path)
+    result = RunResult("master-crash", count(history, resend_of(STRICT), held=frozenset({0})), judge(history, "strict", STRICT), path)
     assert result.counts is not None and result.counts.lost == 0
     assert not result.ok
     assert "1 acknowledged never delivered but still held by the broker" in verdict(result)

@@ -20,6 +20,7 @@ from noloss.conformance.report import first_unexplained
 from noloss.conformance.run import RunResult, RunSpec, run
 from noloss.conformance.targets import reference
 from noloss.spec.rocketmq.config import ASYNC_FLUSH, ASYNC_MASTER, preset
+from noloss.conformance.rocketmq.rules import ROCKETMQ_RULES
 from tests.conformance.mutant_broker import mutate
 from tests.conformance.real_broker_runs import assert_lost_and_explained_by
 
@@ -67,7 +68,7 @@ def test_reply_before_fsync_is_rejected_under_power_loss(tmp_path: Path) -> None
     # or a disk's flush, docs/faults.md). Measured over 6 cuts a run (load 2.3-3.8): without
     # the delay the mutant lost messages in 1 run of 2, with 1 ms in 5 of 6, with 2 ms in
     # 6 of 6 (3 of them this test, the plain broker passing each time), with 3 ms in 3 of 3.
-    spec = RunSpec(claimed, preset(claimed), ("power-loss",), producers=4, messages=10**9, duration_s=10**6, interval_s=1.0, down_s=0.3, cycles=6)
+    spec = RunSpec(claimed, preset(claimed), ("master-power-loss",), producers=4, messages=10**9, duration_s=10**6, interval_s=1.0, down_s=0.3, cycles=6, rules=ROCKETMQ_RULES)
     mutated, _ = mutated_and_plain(spec, "reply_before_fsync", tmp_path, fsync_delay_ms=2.0)
     assert_lost_and_explained_by(mutated, "flushDiskType", ASYNC_FLUSH)
 
@@ -81,7 +82,7 @@ def test_reply_before_the_slaves_report_is_rejected_when_the_master_is_lost(tmp_
     has them only on itself."""
     spec = RunSpec(
         "strict", preset("strict"), ("master-disk-loss",), producers=8, messages=10**9, duration_s=10**6,
-        interval_s=2.0, down_s=0.3, cycles=1, replication_delay_s=0.3, process_s=0.002,
+        interval_s=2.0, down_s=0.3, cycles=1, replication_delay_s=0.3, process_s=0.002, rules=ROCKETMQ_RULES
     )
     mutated, plain = mutated_and_plain(spec, "reply_before_slave_report", tmp_path)
     assert_lost_and_explained_by(mutated, "brokerRole", ASYNC_MASTER)
@@ -93,7 +94,7 @@ def test_commit_before_processing_is_rejected_under_consumer_crashes(tmp_path: P
     """The consumer commits each offset before its listener runs: a crash in between loses
     an acknowledged message the spec (committing after processing) would still deliver."""
     claimed = "strict"
-    spec = RunSpec(claimed, preset(claimed), ("consumer-crash",), producers=4, messages=10**9, duration_s=10**6, interval_s=1.0, down_s=0.3, cycles=3)
+    spec = RunSpec(claimed, preset(claimed), ("consumer-crash",), producers=4, messages=10**9, duration_s=10**6, interval_s=1.0, down_s=0.3, cycles=3, rules=ROCKETMQ_RULES)
     mutated, plain = mutated_and_plain(spec, "client_commit_before_process", tmp_path)
     assert mutated.judgement is not None
     assert all(failure.line is None for failure in mutated.judgement.failures)

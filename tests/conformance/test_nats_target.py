@@ -21,7 +21,7 @@ def test_nats_2_9_cannot_claim_a_sync_flush() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["kill", "consumer-crash"])
+@pytest.mark.parametrize("kind", ["master-crash", "consumer-crash"])
 def test_jetstream_keeps_every_acknowledged_message_through_kills(tmp_path: Path, kind: str) -> None:
     require("nats-server")
     assert_nothing_lost(small_run("rocketmq-default", kind, nats_jetstream.factory, tmp_path, cycles=3, duration_s=CAP_S), faults=3)
@@ -41,7 +41,7 @@ def test_an_r3_stream_keeps_every_acknowledged_message_when_its_leader_is_killed
     nothing is lost. The followers elect a new leader, a failover the spec does not model,
     so the run is judged by its counts."""
     require("nats-server")
-    result = small_run("async-flush-sync-master", "kill", nats_cluster.factory, tmp_path, cycles=2, duration_s=CAP_S)
+    result = small_run("async-flush-sync-master", "master-crash", nats_cluster.factory, tmp_path, cycles=2, duration_s=CAP_S)
     assert_nothing_lost(result, faults=2)
     assert result.judgement is not None and result.judgement.unchecked is not None
 

@@ -10,6 +10,7 @@ import pytest
 
 from noloss.conformance.run import RunSpec, run
 from noloss.conformance.targets import redis_streams
+from noloss.conformance.rocketmq.rules import ROCKETMQ_RULES
 from tests.conformance.real_broker_runs import CAP_S, assert_nothing_lost, require, small_run
 
 
@@ -20,7 +21,7 @@ def make(config: Any) -> Any:
 @pytest.mark.slow
 def test_appendfsync_always_survives_a_primary_kill(tmp_path: Path) -> None:
     require("redis-server")
-    assert_nothing_lost(small_run("sync-flush-async-master", "kill", make, tmp_path))
+    assert_nothing_lost(small_run("sync-flush-async-master", "master-crash", make, tmp_path))
 
 
 def test_the_presets_map_onto_appendfsync_and_wait() -> None:
@@ -33,7 +34,7 @@ def test_the_presets_map_onto_appendfsync_and_wait() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["kill", "slave-kill", "consumer-crash"])
+@pytest.mark.parametrize("kind", ["master-crash", "slave-crash", "consumer-crash"])
 def test_strict_redis_keeps_every_acknowledged_message(tmp_path: Path, kind: str) -> None:
     """Nothing acknowledged is lost. The history is a behaviour of strict but for one
     difference (docs/brokers.md): with the replica down WAIT times out (FLUSH_SLAVE_TIMEOUT)
@@ -41,15 +42,15 @@ def test_strict_redis_keeps_every_acknowledged_message(tmp_path: Path, kind: str
     replica is down is the only thing the judgement may reject."""
     require("redis-server")
     result = small_run("strict", kind, make, tmp_path, cycles=3, duration_s=CAP_S)
-    assert_nothing_lost(result, faults=3, tolerated="FLUSH_SLAVE_TIMEOUT" if kind == "slave-kill" else None)
+    assert_nothing_lost(result, faults=3, tolerated="FLUSH_SLAVE_TIMEOUT" if kind == "slave-crash" else None)
 
 
 def power_loss_run(tmp_path: Path, claimed: str, settle: bool) -> Any:
     from noloss.spec.rocketmq.config import preset
 
     config = preset(claimed)
-    spec = RunSpec(claimed, config, ("power-loss",), producers=4, messages=1_000_000, duration_s=8, interval_s=2, down_s=0.3, cycles=2, quiet_s=3)
-    result = run(spec, "power-loss", redis_streams.factory(config, None, settle), tmp_path / "power-loss", progress=False)
+    spec = RunSpec(claimed, config, ("master-power-loss",), producers=4, messages=1_000_000, duration_s=8, interval_s=2, down_s=0.3, cycles=2, quiet_s=3, rules=ROCKETMQ_RULES)
+    result = run(spec, "master-power-loss", redis_streams.factory(config, None, settle), tmp_path / "master-power-loss", progress=False)
     if result.unavailable is not None:
         pytest.skip(result.unavailable)
     assert result.counts is not None
@@ -76,7 +77,7 @@ def test_redis_loses_its_whole_aof_to_a_power_cut_soon_after_its_first_start(tmp
     require("redis-server")
     result = power_loss_run(tmp_path, "sync-flush-async-master", settle=False)
     assert result.counts.lost > 0
-    log = (tmp_path / "power-loss" / "nodes" / "master.log").read_text()
+    log = (tmp_path / "master-power-loss" / "nodes" / "master.log").read_text()
     assert log.count("Creating AOF base file appendonly.aof.1.base.rdb on server start") >= 2  # the restart found no AOF
 
 

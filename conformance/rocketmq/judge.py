@@ -1,11 +1,4 @@
-"""Judging a conformance history twice: by Jepsen's counts and by the spec.
-
-**Counts** (Jepsen's total-queue checker): a message is *acknowledged* when the application
-took a status as success (`Resend.acknowledged`: SEND_OK, or any status without
-checkStatus), *lost* when acknowledged, never processed and no longer held where the
-consumer would read it (`Target.held`; else *undelivered*: the consumer stalled, the
-broker kept it), *duplicated* when processed more than once, *unexpected* when processed
-but never sent, *recovered* when sent without an acknowledgement and processed all the same.
+"""Judging a conformance history by RocketMQ's spec (the counts are conformance/counts.py's).
 
 **Trace-check, one message at a time.** The spec's producer sends at most four messages,
 one after another; a run sends thousands from concurrent producers. So the history is
@@ -59,6 +52,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from noloss.conformance.counts import count
+from noloss.conformance.judgement import Judgement, MessageVerdict
 from noloss.conformance.rocketmq.trace_check import Event, TraceError, event_of, explain, silent_closure, trace_models
 from noloss.conformance.workload import Resend
 from noloss.spec.rocketmq.config import PRESETS, Config
@@ -73,40 +68,6 @@ UNMODELLED = {"failover": "the spec has no failover (a slave promoted to master)
 """Fault kinds a history may show that the spec has no transition for: such a history is
 judged by its counts alone."""
 MAX_STATES = 200_000
-
-
-@dataclass(frozen=True, slots=True)
-class Counts:
-    """Jepsen's total-queue counts of one history."""
-
-    sent: int
-    acknowledged: int
-    lost: int  # acknowledged, never processed, and not held by the target where its consumer reads next
-    duplicated: int
-    unexpected: int
-    recovered: int
-    lost_messages: tuple[int, ...]
-    undelivered: int = 0  # acknowledged, never processed, still held where the consumer reads next: a stall, not a loss
-
-
-def count(records: Sequence[dict[str, Any]], resend: Resend, held: frozenset[int] = frozenset()) -> Counts:
-    """The counts of a history, from its records and what the target still `held` at the end
-    (the workload's message numbers; `Target.held`)."""
-    sent = {r["msg"] for r in records if r["event"] == "send"}
-    acked = {r["msg"] for r in records if r["event"] == "status" and resend.acknowledged(r["status"])}
-    processed = Counter(r["msg"] for r in records if r["event"] == "consume" and r["result"] == "CONSUME_SUCCESS")
-    never = acked - set(processed)
-    lost = sorted(never - held)
-    return Counts(
-        sent=len(sent),
-        acknowledged=len(acked),
-        lost=len(lost),
-        duplicated=sum(1 for n in processed.values() if n > 1),
-        unexpected=sum(1 for message in processed if message not in sent),
-        recovered=len((set(processed) & sent) - acked),
-        lost_messages=tuple(lost),
-        undelivered=len(never & held),
-    )
 
 
 # -- projection --------------------------------------------------------------------------
@@ -248,21 +209,10 @@ def _matches(shown: Event, event: Event) -> bool:
 # -- checking ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class MessageVerdict:
-    """Why the spec cannot explain one message's projection."""
-
-    message: int
-    line: int | None  # the history line of the first event it cannot explain; None: the end
-    reason: str
-    last_line: int  # the history line of the message's last event
-
-
 def _fault_kind(event: Event) -> str:
-    node, kind = event[1], event[2]
-    if node == "both":
-        return "both-power-loss"
-    return f"{node}-{kind}"
+    """The spec's fault kind of a history's `fault` event: its node and kind are the spec's
+    action (spec/rocketmq/faults.py)."""
+    return FAULTS.by_action[(event[1], event[2])]
 
 
 def _models(config: Config, projection: Projection) -> tuple[Model, Model]:
@@ -389,28 +339,6 @@ class Judge:
         return found
 
 
-@dataclass(frozen=True, slots=True)
-class Judgement:
-    """The spec's verdict on one history."""
-
-    claimed: str
-    failures: tuple[MessageVerdict, ...]
-    explained_by: str | None  # the nearest weaker preset that explains the history, if any
-    shared: tuple[tuple[int, int], ...]  # (lost message, the message at its position that explains the loss)
-    projections: int = 0  # distinct one-message projections checked
-    unchecked: str | None = None  # why the spec cannot judge this history at all (UNMODELLED)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
-
-    @property
-    def first(self) -> MessageVerdict:
-        """The failure that shows earliest in the history (its unexplained event, else the
-        message's last event)."""
-        return min(self.failures, key=lambda failure: failure.line if failure.line is not None else failure.last_line)
-
-
 def judge(records: Sequence[dict[str, Any]], claimed: str, config: Config) -> Judgement:
     """Check every message against `config`; when some fail, find the preset nearest to it
     (fewest knobs changed) that explains them all. A history with a fault the spec does not
@@ -420,7 +348,7 @@ def judge(records: Sequence[dict[str, Any]], claimed: str, config: Config) -> Ju
         return Judgement(claimed, (), None, (), 0, outside)
     judge_ = Judge(records)
     failures = judge_.failures(config)
-    lost = count(records, Resend.of(config)).lost_messages
+    lost = count(records, resend_of(config)).lost_messages
     shared = tuple((m, p) for m in lost if (p := judge_.partner(config, m)) is not None)
     if not failures:
         return Judgement(claimed, (), None, shared, judge_.distinct())
@@ -434,6 +362,12 @@ def judge(records: Sequence[dict[str, Any]], claimed: str, config: Config) -> Ju
             explained_by = name
             break
     return Judgement(claimed, tuple(failures), explained_by, shared, judge_.distinct())
+
+
+def resend_of(config: Config) -> Resend:
+    """What the application does after a send (the workload's policy): only SEND_OK is
+    success under checkStatus, and a message is resent `redeliveries` times at most."""
+    return Resend(config.checkStatus, config.redeliveries)
 
 
 def _distance(a: Config, b: Config) -> int:
