@@ -21,7 +21,7 @@ from typing import Any
 
 from noloss.spec.rocketmq.actions import Action, QueueOffset, Reply, arg_of
 from noloss.spec.rocketmq.config import Config
-from noloss.spec.rocketmq.faults import FaultModel
+from noloss.spec.rocketmq.faults import FAULTS, FaultModel
 from noloss.spec.rocketmq.model import Model
 from noloss.spec.rocketmq.state import COMMITTED_UNPROCESSED, PULLED, REQUEST, STATUS_NAMES, State
 
@@ -30,12 +30,12 @@ Event = tuple[Any, ...]
 ('consume', msg, RESULT) ('fault', node, kind) ('restart', node)."""
 QUEUES = ("topic", "retry")
 RESULTS = ("CONSUME_SUCCESS", "RECONSUME_LATER")
-FAULTS_BY_NODE = {
-    "master": ("crash", "power-loss", "disk-loss"),
-    "slave": ("crash", "power-loss", "disk-loss"),
-    "both": ("power-loss",),
-    "consumer": ("crash",),
+FAULTS_BY_NODE: dict[str, tuple[str, ...]] = {
+    node: tuple(verb for actor, verb in FAULTS.by_action if actor == node)
+    for node in dict.fromkeys(actor for actor, _ in FAULTS.by_action if actor != "net")
 }
+"""A trace's `fault` events: the spec's fault actions (spec/rocketmq/faults.py) but the
+network's, which a trace does not show."""
 RESTARTS = ("master", "slave", "consumer")
 MAX_MESSAGES = 4
 
