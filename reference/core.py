@@ -20,7 +20,7 @@ from enum import StrEnum
 from noloss.reference import log
 from noloss.reference import messages as m
 from noloss.reference.index import ConsumeQueues
-from noloss.spec.rocketmq.versions import RELEASES, Release, canonical_version
+from noloss.reference.releases import RELEASES, ReleaseBehaviour, canonical_release
 
 OFFSETS_FILE = "consumerOffset.json"
 MAX_PULL_COUNT = 1024
@@ -64,7 +64,7 @@ class NodeConfig:
     ha_heartbeat_ms: int = 1000
     max_body_bytes: int = 4 * 1024 * 1024
     rocketmq_version: str = "4.9.7"
-    """The release whose behaviour the node follows where releases differ (spec/rocketmq/versions.py)."""
+    """The release whose behaviour the node follows where releases differ (reference/releases.py)."""
     in_sync_replicas: int = 1
     """inSyncReplicas (5.x): a SYNC_MASTER waits for a slave only when this is 2 or more."""
     read_uncommitted: bool = False
@@ -78,15 +78,16 @@ class NodeConfig:
     """How often a slave copies the master's consumer offsets (RocketMQ's SlaveSynchronize)."""
 
     def __post_init__(self) -> None:
-        # `4` and `5` name the newest release of each line, as in the spec's rocketmqVersion.
-        object.__setattr__(self, "rocketmq_version", canonical_version(self.rocketmq_version))
+        # `4` and `5` name the newest release of each line, as rocketmqVersion does for the spec.
+        object.__setattr__(self, "rocketmq_version", canonical_release(self.rocketmq_version))
         if self.rocketmq_version not in RELEASES:
             raise ValueError(f"rocketmq_version: unknown release {self.rocketmq_version!r}: allowed {', '.join(RELEASES)}")
         if self.in_sync_replicas < 1:
             raise ValueError(f"in_sync_replicas: {self.in_sync_replicas} is below 1")
 
     @property
-    def release(self) -> Release:
+    def release(self) -> ReleaseBehaviour:
+        """What the release does where releases differ."""
         return RELEASES[self.rocketmq_version]
 
     @property

@@ -4,6 +4,16 @@ They are the spec's presets (spec/rocketmq/config.py), every one of them, read f
 half: the master's brokerRole and flushDiskType, the slave's flushDiskType, and the knobs
 that select a release's behaviour (rocketmqVersion, inSyncReplicas, readUnCommitted,
 slaveReadEnable, haTrustSlaveOffset).
+
+Why the broker reads them from the spec: a preset is a name for settings a user would
+otherwise type (`--preset strict` is `SYNC_MASTER`, `SYNC_FLUSH`, ...), input to the broker
+and not behaviour of it. What a setting makes the broker do is decided here in reference/
+(core.py, releases.py) and never read from the spec; only which settings a name stands
+for is, so that `noloss check --preset NAME` and `noloss cluster --preset NAME` mean the
+same cluster, and so that a conformance run can start the broker as a spec `Config` says
+(`ClusterSettings.of`). A preset naming the wrong settings would be wrong on both sides
+alike, and a copy kept here would not catch that either; a behaviour implemented wrongly
+on one side does show up, because each side implements it on its own.
 """
 
 from __future__ import annotations
