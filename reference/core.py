@@ -28,6 +28,16 @@ MAX_PULL_BYTES = 1024 * 1024
 """A pull reply stops adding messages past this size (it always holds at least one)."""
 
 
+HA_TRUST_SLAVE_OFFSET = True
+"""The HA handshake a node, `noloss broker` and `noloss cluster` use unless told otherwise:
+trust the offset a slave reports, as every RocketMQ release does (and as the spec's
+haTrustSlaveOffset defaults to). The master takes a connecting slave's first report as where
+to stream from and as acknowledged: store/src/main/java/org/apache/rocketmq/store/ha/
+HAConnection.java ReadSocketService.processReadEvent (4.9.7:176-189: only a *later* report
+past the master's end is refused, apache/rocketmq#3015), DefaultHAConnection.java (5.3.0:
+230-236: none is)."""
+
+
 class Role(StrEnum):
     """brokerRole."""
 
@@ -71,9 +81,10 @@ class NodeConfig:
     """readUnCommitted (5.3+): under SYNC_FLUSH consumers see unflushed records too."""
     slave_read_enable: bool = False
     """slaveReadEnable (5.x): a slave answers pulls (a 4.x slave always does)."""
-    ha_trust_slave_offset: bool = False
-    """true: the master counts a slave by the offset it reports, unchecked, as RocketMQ does;
-    false (the default): it first checks the slave's last record against its own log."""
+    ha_trust_slave_offset: bool = HA_TRUST_SLAVE_OFFSET
+    """true (the default): the master counts a slave by the offset it reports, unchecked, as
+    RocketMQ does; false: it first checks the slave's last record against its own log and
+    cuts a diverged slave back (HaTruncate)."""
     slave_synchronize_interval_ms: int = 10_000
     """How often a slave copies the master's consumer offsets (RocketMQ's SlaveSynchronize)."""
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from noloss.reference.core import FlushType, NodeConfig, Role
+from noloss.reference.core import HA_TRUST_SLAVE_OFFSET, FlushType, NodeConfig, Role
 from noloss.spec.rocketmq.config import PRESETS as SPEC_PRESETS
 from noloss.spec.rocketmq.config import Config
 
@@ -36,7 +36,7 @@ class ClusterSettings:
     in_sync_replicas: int = 1
     read_uncommitted: bool = False
     slave_read_enable: bool = False
-    ha_trust_slave_offset: bool = False
+    ha_trust_slave_offset: bool = HA_TRUST_SLAVE_OFFSET
 
     @staticmethod
     def of(config: Config) -> ClusterSettings:
@@ -52,14 +52,15 @@ class ClusterSettings:
         )
 
     def options(self) -> tuple[str, ...]:
-        """The `noloss broker` options both nodes take (role and flush type aside)."""
+        """The `noloss broker` options both nodes take (role and flush type aside). The
+        handshake is always spelled out, so a cluster never rides on the broker's default."""
         flags = ("--rocketmq-version", self.rocketmq_version, "--in-sync-replicas", str(self.in_sync_replicas))
+        handshake = "--ha-trust-slave-offset" if self.ha_trust_slave_offset else "--no-ha-trust-slave-offset"
         switches = {
             "--read-uncommitted": self.read_uncommitted,
             "--slave-read-enable": self.slave_read_enable,
-            "--ha-trust-slave-offset": self.ha_trust_slave_offset,
         }
-        return flags + tuple(flag for flag, on in switches.items() if on)
+        return flags + (handshake,) + tuple(flag for flag, on in switches.items() if on)
 
     def node_config(self, role: Role, flush: FlushType, topics: frozenset[str] = frozenset({"TopicTest"})) -> NodeConfig:
         """One node's NodeConfig with these settings."""
