@@ -20,12 +20,22 @@ from enum import StrEnum
 from noloss.reference import log
 from noloss.reference import messages as m
 from noloss.reference.index import ConsumeQueues
-from noloss.spec.rocketmq.versions import RELEASES, Release, canonical_version
+from noloss.reference.releases import RELEASES, ReleaseBehaviour, canonical_release
 
 OFFSETS_FILE = "consumerOffset.json"
 MAX_PULL_COUNT = 1024
 MAX_PULL_BYTES = 1024 * 1024
 """A pull reply stops adding messages past this size (it always holds at least one)."""
+
+
+HA_TRUST_SLAVE_OFFSET = True
+"""The HA handshake a node, `noloss broker` and `noloss cluster` use unless told otherwise:
+trust the offset a slave reports, as every RocketMQ release does (and as the spec's
+haTrustSlaveOffset defaults to). The master takes a connecting slave's first report as where
+to stream from and as acknowledged: store/src/main/java/org/apache/rocketmq/store/ha/
+HAConnection.java ReadSocketService.processReadEvent (4.9.7:176-189: only a *later* report
+past the master's end is refused, apache/rocketmq#3015), DefaultHAConnection.java (5.3.0:
+230-236: none is)."""
 
 
 class Role(StrEnum):
@@ -64,29 +74,31 @@ class NodeConfig:
     ha_heartbeat_ms: int = 1000
     max_body_bytes: int = 4 * 1024 * 1024
     rocketmq_version: str = "4.9.7"
-    """The release whose behaviour the node follows where releases differ (spec/rocketmq/versions.py)."""
+    """The release whose behaviour the node follows where releases differ (reference/releases.py)."""
     in_sync_replicas: int = 1
     """inSyncReplicas (5.x): a SYNC_MASTER waits for a slave only when this is 2 or more."""
     read_uncommitted: bool = False
     """readUnCommitted (5.3+): under SYNC_FLUSH consumers see unflushed records too."""
     slave_read_enable: bool = False
     """slaveReadEnable (5.x): a slave answers pulls (a 4.x slave always does)."""
-    ha_trust_slave_offset: bool = False
-    """true: the master counts a slave by the offset it reports, unchecked, as RocketMQ does;
-    false (the default): it first checks the slave's last record against its own log."""
+    ha_trust_slave_offset: bool = HA_TRUST_SLAVE_OFFSET
+    """true (the default): the master counts a slave by the offset it reports, unchecked, as
+    RocketMQ does; false: it first checks the slave's last record against its own log and
+    cuts a diverged slave back (HaTruncate)."""
     slave_synchronize_interval_ms: int = 10_000
     """How often a slave copies the master's consumer offsets (RocketMQ's SlaveSynchronize)."""
 
     def __post_init__(self) -> None:
-        # `4` and `5` name the newest release of each line, as in the spec's rocketmqVersion.
-        object.__setattr__(self, "rocketmq_version", canonical_version(self.rocketmq_version))
+        # `4` and `5` name the newest release of each line, as rocketmqVersion does for the spec.
+        object.__setattr__(self, "rocketmq_version", canonical_release(self.rocketmq_version))
         if self.rocketmq_version not in RELEASES:
             raise ValueError(f"rocketmq_version: unknown release {self.rocketmq_version!r}: allowed {', '.join(RELEASES)}")
         if self.in_sync_replicas < 1:
             raise ValueError(f"in_sync_replicas: {self.in_sync_replicas} is below 1")
 
     @property
-    def release(self) -> Release:
+    def release(self) -> ReleaseBehaviour:
+        """What the release does where releases differ."""
         return RELEASES[self.rocketmq_version]
 
     @property

@@ -187,8 +187,8 @@ class MasterCore(NodeCore):
         return any(self.log_end - link.stored < self.config.ha_max_gap_not_in_sync for link in self.slaves.values())
 
     def _on_hello(self, conn: int, hello: m.HaHello) -> None:
-        """A slave (re)connects. Trusting (haTrustSlaveOffset, as RocketMQ): its offset counts
-        as it is. Checked (the default): it counts only if its last record is the one this
+        """A slave (re)connects. Trusting (haTrustSlaveOffset, the default, as RocketMQ): its
+        offset counts as it is. Checked: it counts only if its last record is the one this
         master holds at that offset; otherwise it is told to drop that record and try again,
         until its log is a prefix of this one."""
         if self.config.ha_trust_slave_offset or self._holds_last_record(hello):

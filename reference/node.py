@@ -3,7 +3,8 @@ out Ready batches in the order `core.Ready` prescribes.
 
 Who does what: server.py (real files and sockets) and sim.py (simulated disk and
 network) both call `open_node` on start and `drain` whenever the core may have work;
-they differ only in how they send, close and fsync (`ShellIO`).
+they differ only in how they send, close and fsync (`ShellIO`). A test's shell that shows
+each batch takes them one at a time (`carry_out`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Protocol
 from noloss.reference import log
 from noloss.reference import messages as m
 from noloss.reference.checkpoint import Checkpoint
-from noloss.reference.core import OFFSETS_FILE, NodeConfig, NodeCore, Role
+from noloss.reference.core import OFFSETS_FILE, NodeConfig, NodeCore, Ready, Role
 from noloss.reference.core_master import MasterCore
 from noloss.reference.core_slave import SlaveCore
 from noloss.reference.recovery import recover_node
@@ -73,21 +74,24 @@ def open_node(config: NodeConfig, storage: Storage) -> Node:
 
 def drain(node: Node, io: ShellIO) -> None:
     """Carry out Ready batches until the core has nothing left to do."""
-    while True:
-        ready = node.core.ready()
-        if ready.empty():
-            return
-        if ready.truncate is not None:
-            io.truncate_log(ready.truncate)
-        if ready.appends:
-            # One write for the whole batch: the page-cache side of group commit.
-            node.file.append(b"".join(ready.appends))
-        for name, content in ready.meta.items():
-            io.write_meta(name, content)
-        if ready.flush:
-            io.request_flush()
-        for conn, message in ready.frames:
-            io.send(conn, message)
-        for conn, reason in ready.closes:
-            io.close(conn, reason)
-        node.core.advance()
+    while not (ready := node.core.ready()).empty():
+        carry_out(node, ready, io)
+
+
+def carry_out(node: Node, ready: Ready, io: ShellIO) -> None:
+    """Do one Ready batch in the order `core.Ready` prescribes, then tell the core (advance).
+    Apart from `drain` so that a shell that looks at each batch (a test's) does it the same way."""
+    if ready.truncate is not None:
+        io.truncate_log(ready.truncate)
+    if ready.appends:
+        # One write for the whole batch: the page-cache side of group commit.
+        node.file.append(b"".join(ready.appends))
+    for name, content in ready.meta.items():
+        io.write_meta(name, content)
+    if ready.flush:
+        io.request_flush()
+    for conn, message in ready.frames:
+        io.send(conn, message)
+    for conn, reason in ready.closes:
+        io.close(conn, reason)
+    node.core.advance()

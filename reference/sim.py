@@ -11,6 +11,7 @@ client connections are collected in `SimNode.inbox` for the test to read.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 
 from noloss.reference import messages as m
 from noloss.reference.core import Connected, Disconnected, Flushed, NodeConfig, Received
@@ -92,9 +93,10 @@ class SimCluster:
     SLAVE_SIDE = 101
     """The slave's id for its connection to the master."""
 
-    def __init__(self, master: NodeConfig, slave: NodeConfig) -> None:
-        self.master = SimNode(master)
-        self.slave = SimNode(slave)
+    def __init__(self, master: NodeConfig, slave: NodeConfig, node: Callable[[NodeConfig], SimNode] = SimNode) -> None:
+        """`node` builds each node's shell (a test's may show what the node does)."""
+        self.master = node(master)
+        self.slave = node(slave)
         self.linked = False
         self.close_reason = ""
         """Why the replication link was last closed by a node, if it was."""

@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from noloss.cli import shell_words
-from noloss.reference.core import FlushType, NodeConfig, Role
+from noloss.reference.core import HA_TRUST_SLAVE_OFFSET, FlushType, NodeConfig, Role
 from noloss.reference.launch import BrokerProcess
 from noloss.reference.presets import PRESETS
 from noloss.cli.errors import EXIT_UNAVAILABLE, UsageError, non_negative, non_negative_seconds, printable
@@ -40,7 +40,10 @@ def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
     broker.add_argument("--read-uncommitted", action="store_true", help="readUnCommitted (5.3+): consumers see unflushed records under SYNC_FLUSH")
     broker.add_argument("--slave-read-enable", action="store_true", help="slaveReadEnable (5.x): a slave answers pulls")
     broker.add_argument(
-        "--ha-trust-slave-offset", action="store_true", help="count a slave by the offset it reports, unchecked, as RocketMQ does (default: check its last record first)"
+        "--ha-trust-slave-offset",
+        action=argparse.BooleanOptionalAction,
+        default=HA_TRUST_SLAVE_OFFSET,
+        help="count a slave by the offset it reports, unchecked, as RocketMQ does (the default); --no-ha-trust-slave-offset: check its last record first and cut a diverged slave back",
     )
     _add_topics(broker)
     broker.set_defaults(run=_run_broker)
