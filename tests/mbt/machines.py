@@ -138,7 +138,7 @@ CONFIGS: dict[str, Config] = {
     "rocketmq-default-listener-fails": PRESETS["rocketmq-default"].with_settings(FAILING),
     "strict-listener-fails": PRESETS["strict"].with_settings(FAILING),
     "commit-before-process-listener-fails": PRESETS["commit-before-process"].with_settings(FAILING),
-    # The checked handshake (haTrustSlaveOffset=false, the reference broker's default): the
+    # The checked handshake (haTrustSlaveOffset=false, `noloss broker --no-ha-trust-slave-offset`): the
     # master checks a reconnecting slave's log and cuts a diverged one back. ASYNC_FLUSH lets
     # the slave keep entries its master loses; the failing listener gives records of two sizes.
     "async-flush-sync-master-checked": PRESETS["async-flush-sync-master"].with_settings(CHECKED),
