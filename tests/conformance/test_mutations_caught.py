@@ -3,7 +3,7 @@
 The traces of tests/mbt/test_trace.py come from the simulation, which is built from the
 spec's own steps. Here the history is what real clients saw of real `noloss broker`
 processes under real faults (conformance/run.py), and it is judged by the spec one message
-at a time (conformance/judge.py). Each test runs the same workload and faults twice: with a
+at a time (conformance/rocketmq/judge.py). Each test runs the same workload and faults twice: with a
 mutated broker (or client), whose judgement must fail, printing the first event the spec
 cannot explain with its `history:line`; and unmutated, whose judgement must pass.
 The same runs from the command line: docs/conform.md, "Mutations caught".
