@@ -19,7 +19,7 @@ from pathlib import Path
 from noloss.conformance.faults import NET_FAULTS, POWER_FAULTS, FaultScheduler, NetFaults, Schedule
 from noloss.conformance.history import History, read_history
 from noloss.conformance.judge import Counts, Judgement, count, judge
-from noloss.conformance.targets.base import FaultUnavailable, Route, Target
+from noloss.conformance.targets.base import FaultUnavailable, Route, Target, TargetFactory
 from noloss.conformance.workload import GROUP, Resend, Workload, WorkloadSpec, message_of
 from noloss.spec.rocketmq.config import Config
 
@@ -61,8 +61,6 @@ class RunResult:
         return self.counts.lost == 0 and self.counts.undelivered == 0 and self.counts.unexpected == 0 and self.judgement.ok
 
 
-TargetFactory = Callable[[Path, bool], Target]
-"""(directory, power loss wanted) -> a target not yet started."""
 NetFactory = Callable[[], tuple[Route, NetFaults, Callable[[], None]]]
 """() -> a route through a new TCP proxy, its fault switch and how to close it."""
 

@@ -30,6 +30,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import ClassVar
 
 # RocketMQ's sendMsgTimeout (3000 ms): a send, with its retries, gives up this long after it
@@ -194,3 +195,7 @@ class Target(ABC):
     def close(self) -> None:
         """Kill every node still running and release what the target holds (mounts, ports)."""
 
+
+TargetFactory = Callable[[Path, bool], Target]
+"""(directory, power loss wanted) -> a target not yet started: what a run takes, one target
+per run (conformance/run.py)."""

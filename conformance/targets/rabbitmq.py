@@ -35,14 +35,14 @@ from pika.adapters.utils.connection_workflow import AMQPConnectorException
 from noloss.conformance.targets.base import SEND_TIMEOUT_S, Delivery, Handler, Outcome, Route, SendOutcome, Target, TargetConsumer, TargetProducer, direct
 from noloss.conformance.inject.ports import free_port
 from noloss.conformance.targets.nodes import ThreadedConsumer, OneNodeTarget, listening, wait_until
-from noloss.conformance.targets.reference import supports
+from noloss.conformance.targets.kind import supports
+from noloss.conformance.targets.sending import Attempt, Retrying, send_with_retries
 from noloss.spec.rocketmq.config import SYNC_FLUSH, SYNC_MASTER, Config, ConfigError
 
 QUEUE = "noloss"
 RA_NAME = b"%2F_" + QUEUE.encode()  # the quorum queue's Raft cluster name: vhost "/" escaped, then the queue
 QUEUE_TYPES = ("quorum", "classic")
 SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"  # Debian's /usr/sbin one switches to the rabbitmq user
-NODES = ("master",)
 BOOT_TIMEOUT_S = 120.0
 EPMD_PORT = 4369
 _T = TypeVar("_T")
@@ -109,38 +109,34 @@ class RabbitProducer(TargetProducer):
 
     def __init__(self, address: str, retries: int) -> None:
         self._parameters = _parameters(address)
-        self._attempts = 1 + retries
+        # A nack, or the queue missing (the mandatory publish came back): not stored.
+        refused = (pika.exceptions.NackError, pika.exceptions.UnroutableError)
+        self._retrying = Retrying(1 + retries, retry_on=_NETWORK_ERRORS, refused=refused, describe=repr)
         self._connection: pika.BlockingConnection | None = None
         self._channel: pika.adapters.blocking_connection.BlockingChannel | None = None
         self._thread = ThreadPoolExecutor(1, "rabbit-producer")
 
     async def send(self, body: bytes, key: str, on_request: Callable[[], None]) -> SendOutcome:
-        return await asyncio.get_running_loop().run_in_executor(self._thread, self._send, body, key, on_request)
+        return await send_with_retries(self._retrying, self._connect, lambda attempt: self._blocking(lambda: self._publish(body, key, attempt)), self._connection_lost, on_request)
 
-    def _send(self, body: bytes, key: str, on_request: Callable[[], None]) -> SendOutcome:
-        detail = ""
-        deadline = time.monotonic() + SEND_TIMEOUT_S
-        for _ in range(self._attempts):
-            if time.monotonic() >= deadline:
-                break
-            try:
-                channel = self._open()
-            except _NETWORK_ERRORS as error:
-                detail = repr(error)
-                continue
-            on_request()
-            properties = pika.BasicProperties(delivery_mode=2, message_id=f"{key}-{uuid.uuid4().hex}")
-            assert self._connection is not None
-            try:
-                within(self._connection, max(0.0, deadline - time.monotonic()), lambda: channel.basic_publish("", QUEUE, body, properties, mandatory=True))
-            except (pika.exceptions.NackError, pika.exceptions.UnroutableError) as error:
-                return SendOutcome(Outcome.FAILED, None, None, repr(error))
-            except _NETWORK_ERRORS as error:
-                detail = repr(error)
-                self._drop()
-                continue
-            return SendOutcome(Outcome.ACKNOWLEDGED, "SEND_OK", None)
-        return SendOutcome(Outcome.UNKNOWN, None, None, detail)
+    async def _blocking(self, call: Callable[[], _T]) -> _T:
+        """`call()` on the producer's own thread: pika blocks, and is not thread-safe."""
+        return await asyncio.get_running_loop().run_in_executor(self._thread, call)
+
+    async def _connect(self) -> None:
+        await self._blocking(self._open)
+
+    async def _connection_lost(self) -> None:
+        await self._blocking(self._drop)
+
+    def _publish(self, body: bytes, key: str, attempt: Attempt) -> SendOutcome:
+        channel, connection = self._channel, self._connection
+        assert channel is not None and connection is not None  # _open made them
+        properties = pika.BasicProperties(delivery_mode=2, message_id=f"{key}-{uuid.uuid4().hex}")
+        # What is left now, not when the attempt began: opening a channel in confirm mode
+        # takes up to three round trips, each allowed the whole send timeout.
+        within(connection, attempt.left_s(), lambda: channel.basic_publish("", QUEUE, body, properties, mandatory=True))
+        return SendOutcome(Outcome.ACKNOWLEDGED, "SEND_OK", None)
 
     def _open(self) -> pika.adapters.blocking_connection.BlockingChannel:
         if self._channel is None or not self._channel.is_open:
@@ -211,7 +207,6 @@ class RabbitConsumer(ThreadedConsumer):
 class RabbitTarget(OneNodeTarget):
     """One RabbitMQ node ("master") under `root` with the queue `QUEUE` of `queue_type`."""
 
-    nodes = NODES
     broker = "RabbitMQ"
     stop_timeout_s = 60.0
 

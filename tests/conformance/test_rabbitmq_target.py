@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from noloss.conformance.inject.netproxy import Direction, FaultyProxy
-from noloss.conformance.run import TargetFactory
-from noloss.conformance.targets.base import SEND_TIMEOUT_S, Outcome
+from noloss.conformance.targets.base import SEND_TIMEOUT_S, Outcome, TargetFactory
 from noloss.conformance.targets import rabbitmq
 from noloss.spec.rocketmq.config import Config, ConfigError, preset
 from tests.conformance.real_broker_runs import CAP_S, assert_nothing_lost, require, small_run
