@@ -85,7 +85,7 @@ class NatsProducer(TargetProducer):
     async def _publish(self, body: bytes, attempt: Attempt) -> SendOutcome:
         assert self._client is not None  # _connect made it
         # The PubAck is awaited for what was left when the attempt began, as RocketMQ gives
-        # each attempt the rest of sendMsgTimeout (nats-py bounds connecting, by connect_timeout per node).
+        # each attempt the rest of sendMsgTimeout (connecting is bounded by connect_timeout).
         ack = await self._client.jetstream().publish(SUBJECT, body, timeout=attempt.budget_s, stream=STREAM)
         return SendOutcome(Outcome.ACKNOWLEDGED, "SEND_OK", ack.seq)
 

@@ -112,7 +112,7 @@ class RedisProducer(TargetProducer):
         return await self._connection.read_response()
 
     async def send(self, body: bytes, key: str, on_request: Callable[[], None]) -> SendOutcome:
-        return await send_with_retries(self._retrying, self._connect, lambda attempt: self._add(body, key), self._connection_lost, on_request)
+        return await send_with_retries(self._retrying, self._connect, lambda attempt: self._add(body, key), self.close, on_request)
 
     async def _connect(self) -> None:
         await self._follow_primary()
@@ -130,9 +130,6 @@ class RedisProducer(TargetProducer):
         if isinstance(confirmed, int) and confirmed >= 1:
             return SendOutcome(Outcome.ACKNOWLEDGED, "SEND_OK", position(entry_id))
         return SendOutcome(Outcome.STORED_NOT_GUARANTEED, "FLUSH_SLAVE_TIMEOUT", position(entry_id), "WAIT 1 returned 0")
-
-    async def _connection_lost(self) -> None:
-        await self._connection.disconnect()
 
     async def close(self) -> None:
         await self._connection.disconnect()
