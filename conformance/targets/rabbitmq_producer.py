@@ -24,6 +24,7 @@ import pika.spec
 from pika.adapters.asyncio_connection import AsyncioConnection
 from pika.adapters.blocking_connection import ReturnedMessage
 from pika.channel import Channel
+from pika.adapters.utils.connection_workflow import AMQPConnectionWorkflowFailed, AMQPConnectorPhaseErrorBase, AMQPConnectorSocketConnectError
 from pika.connection import Connection
 
 from noloss.conformance.targets.base import SEND_TIMEOUT_S, Outcome, SendOutcome, TargetProducer
@@ -126,7 +127,7 @@ class ConfirmLink:
 
     def _closed(self, error: BaseException) -> None:
         """The connection closed (or never opened)."""
-        self._lost(error)
+        self._lost(_last_attempt_error(error))
         _settle(self.closed, None)
 
     def _on_return(self, channel: Channel, method: pika.spec.Basic.Return, properties: pika.spec.BasicProperties, body: bytes) -> None:
@@ -148,6 +149,23 @@ class ConfirmLink:
                 confirm.set_exception(pika.exceptions.UnroutableError([returned]))
             else:
                 confirm.set_result(None)
+
+
+def _last_attempt_error(error: BaseException) -> BaseException:
+    """A connection that could not be opened, told as pika's blocking adapter tells it (the
+    history's detail words stay what they were): the asyncio adapter reports the whole
+    connection workflow, wrapped in an AMQPConnectionError; the blocking one reports its
+    last attempt's error, a failed socket connect as an AMQPConnectionError."""
+    workflow = error.args[0] if isinstance(error, pika.exceptions.AMQPConnectionError) and error.args else None
+    if isinstance(workflow, AMQPConnectionWorkflowFailed) and workflow.exceptions:
+        last: BaseException = workflow.exceptions[-1]
+        reason: BaseException = last
+        if isinstance(last, AMQPConnectorSocketConnectError):
+            reason = pika.exceptions.AMQPConnectionError(last)
+        elif isinstance(last, AMQPConnectorPhaseErrorBase):
+            reason = last.exception
+        return reason
+    return error
 
 
 def _settle(future: asyncio.Future[_T], value: _T) -> None:

@@ -1,6 +1,6 @@
-"""The RabbitMQ producer's confirms (conformance/targets/rabbitmq_producer.py), without a
-broker: a channel that records publishes, and the broker's confirm frames played to the
-link as pika would deliver them."""
+"""The RabbitMQ producer (conformance/targets/rabbitmq_producer.py) without a broker: its
+confirms, from a channel that records publishes and the broker's confirm frames played to
+the link as pika would deliver them; a connection refused on loopback."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ import pika.exceptions
 import pika.spec
 import pytest
 
+from noloss.conformance.inject.ports import free_port
+from noloss.conformance.targets.base import Outcome, SendOutcome
 from noloss.conformance.targets.rabbitmq_client import NoReplyInTime
-from noloss.conformance.targets.rabbitmq_producer import ConfirmLink
+from noloss.conformance.targets.rabbitmq_producer import ConfirmLink, RabbitProducer
 
 
 class RecordingChannel:
@@ -66,3 +68,11 @@ def test_a_returned_publish_is_unroutable_when_its_ack_comes() -> None:
 def test_no_confirm_is_no_reply_in_time() -> None:
     with pytest.raises(NoReplyInTime):
         confirm_after_publish(None, timeout_s=0.0)
+
+
+def test_a_refused_connection_is_unknown_in_the_blocking_adapters_words_with_nothing_sent() -> None:
+    requests: list[int] = []
+    producer = RabbitProducer(f"127.0.0.1:{free_port()}", retries=1)  # nothing listens there
+    outcome = asyncio.run(producer.send(b"m", "0", lambda: requests.append(1)))
+    assert outcome == SendOutcome(Outcome.UNKNOWN, None, None, "AMQPConnectionError: (AMQPConnectorSocketConnectError: ConnectionRefusedError(111, 'Connection refused'),)")
+    assert requests == []
