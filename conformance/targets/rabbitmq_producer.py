@@ -61,15 +61,19 @@ class ConfirmLink:
             on_close_callback=lambda _, error: link._closed(error),
             custom_ioloop=link._loop,
         )
-        connection = await link._reply(opened, timeout_s)
-        channel_opened: asyncio.Future[Channel] = link._loop.create_future()
-        channel = connection.channel(on_open_callback=lambda channel: _settle(channel_opened, channel))
-        channel.add_on_close_callback(lambda _, error: link._lost(error))
-        channel.add_on_return_callback(link._on_return)
-        link.channel = await link._reply(channel_opened, timeout_s)
-        selected: asyncio.Future[None] = link._loop.create_future()
-        channel.confirm_delivery(link._on_confirm, callback=lambda _: _settle(selected, None))
-        await link._reply(selected, timeout_s)
+        try:
+            connection = await link._reply(opened, timeout_s)
+            channel_opened: asyncio.Future[Channel] = link._loop.create_future()
+            channel = connection.channel(on_open_callback=lambda channel: _settle(channel_opened, channel))
+            channel.add_on_close_callback(lambda _, error: link._lost(error))
+            channel.add_on_return_callback(link._on_return)
+            link.channel = await link._reply(channel_opened, timeout_s)
+            selected: asyncio.Future[None] = link._loop.create_future()
+            channel.confirm_delivery(link._on_confirm, callback=lambda _: _settle(selected, None))
+            await link._reply(selected, timeout_s)
+        except BaseException:
+            link.abandon()  # half open: nobody else holds it to close it
+            raise
         return link
 
     @property
