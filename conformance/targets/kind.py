@@ -14,11 +14,12 @@ Every refusal is one line naming what is refused and why; the CLI prints it as t
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
-from noloss.conformance.targets.base import TargetFactory
 from noloss.spec.rocketmq.config import SYNC_SEND, Config, ConfigError
+
+if TYPE_CHECKING:  # base.py is not needed to list the kinds (`noloss --help`)
+    from noloss.conformance.targets.base import TargetFactory
 
 NEEDS_SLAVE = frozenset({"slave-kill", "slave-power-loss", "both-power-loss", "disk-loss"})
 """The fault kinds (conformance/faults.py) that fault the slave: a one-node target cannot
@@ -26,9 +27,9 @@ run them. `failover` is not among them: a target without one says so when the ru
 (`Target.promotes`), whatever its nodes."""
 
 
-@dataclass(frozen=True, slots=True)
-class TargetOptions:
-    """The run's options that some targets cannot honour (0 means not asked for)."""
+class TargetOptions(NamedTuple):
+    """The run's options that some targets cannot honour (0 means not asked for). A named
+    tuple, not a dataclass: it is made when the command line is built (`noloss --help`)."""
 
     fsync_delay_s: float = 0.0  # each fsync under power loss takes this much longer (--fsync-delay)
     replication_delay_s: float = 0.0  # each push from master to slave is held this long (--replication-delay)

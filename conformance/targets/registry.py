@@ -11,11 +11,13 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from noloss.conformance.targets.base import TargetFactory
 from noloss.conformance.targets.kind import TargetKind, TargetOptions
 from noloss.spec.rocketmq.config import Config
+
+if TYPE_CHECKING:  # base.py is not needed to list the kinds (`noloss --help`)
+    from noloss.conformance.targets.base import TargetFactory
 
 ONE_NODE = ("master",)
 MASTER_AND_SLAVE = ("master", "slave")
