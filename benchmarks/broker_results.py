@@ -28,8 +28,9 @@ from noloss.conformance.evidence import counterexample, excerpt, violated, witne
 from noloss.conformance.history import read_history
 from noloss.conformance.inject.net import proxies
 from noloss.conformance.report import verdict
-from noloss.conformance.run import RunResult, RunSpec, TargetFactory, run
-from noloss.conformance.targets import nats_cluster, nats_jetstream, rabbitmq, redis_streams
+from noloss.conformance.run import RunResult, RunSpec, run
+from noloss.conformance.targets.base import TargetFactory
+from noloss.conformance.targets.registry import NatsKind, NatsR3Kind, RabbitMQClassicKind, RabbitMQKind, RedisKind
 from noloss.spec.rocketmq.config import Config, preset
 from noloss.conformance.rocketmq.rules import ROCKETMQ_RULES
 
@@ -38,7 +39,7 @@ PAGE = REPO / "docs" / "brokers.md"
 EXCERPTS = REPO / "docs" / "broker-histories"
 COUNTEREXAMPLES = REPO / "docs" / "counterexamples"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-SOURCES = ("benchmarks/broker_results.py", "conformance/inject/ports.py", "conformance/targets/base.py", "conformance/targets/nodes.py", "conformance/targets/redis_streams.py", "conformance/targets/nats_client.py", "conformance/targets/nats_jetstream.py", "conformance/targets/nats_cluster.py", "conformance/targets/nats_state.py", "conformance/targets/rabbitmq.py")
+SOURCES = ("benchmarks/broker_results.py", "conformance/inject/ports.py", "conformance/targets/base.py", "conformance/targets/kind.py", "conformance/targets/registry.py", "conformance/targets/sending.py", "conformance/targets/nodes.py", "conformance/targets/redis_streams.py", "conformance/targets/nats_client.py", "conformance/targets/nats_jetstream.py", "conformance/targets/nats_cluster.py", "conformance/targets/nats_state.py", "conformance/targets/rabbitmq.py", "conformance/targets/rabbitmq_client.py", "conformance/targets/rabbitmq_producer.py")
 NET_FAULTS = ("net-drop", "net-dup")
 REDIS_FAULTS = ("master-crash", "master-power-loss", "slave-crash", "slave-power-loss", "both-power-loss", "consumer-crash", "slave-disk-loss", *NET_FAULTS, "failover")
 ONE_NODE_FAULTS = ("master-crash", "master-power-loss", "consumer-crash", *NET_FAULTS)
@@ -56,14 +57,14 @@ class Cell:
 
 
 MATRIX = (
-    Cell("redis", "always-wait", "appendfsync always, WAIT 1", "strict", redis_streams.factory, REDIS_FAULTS),
-    Cell("redis", "always", "appendfsync always", "sync-flush-async-master", redis_streams.factory, REDIS_FAULTS),
-    Cell("redis", "everysec-wait", "appendfsync everysec, WAIT 1", "async-flush-sync-master", redis_streams.factory, REDIS_FAULTS),
-    Cell("redis", "everysec", "appendfsync everysec", "rocketmq-default", redis_streams.factory, REDIS_FAULTS),
-    Cell("nats", "r1", "JetStream file store, R1, 2.9.10 default sync", "rocketmq-default", nats_jetstream.factory, ONE_NODE_FAULTS),
-    Cell("nats", "r3", "JetStream file store, R3 (3 nodes), 2.9.10 default sync", "async-flush-sync-master", nats_cluster.factory, R3_FAULTS),
-    Cell("rabbitmq", "quorum", "quorum queue, confirms", "sync-flush-async-master", lambda c: rabbitmq.factory(c, "quorum"), ONE_NODE_FAULTS),
-    Cell("rabbitmq", "classic", "durable classic queue, persistent, confirms", "sync-flush-async-master", lambda c: rabbitmq.factory(c, "classic"), ONE_NODE_FAULTS),
+    Cell("redis", "always-wait", "appendfsync always, WAIT 1", "strict", RedisKind.factory, REDIS_FAULTS),
+    Cell("redis", "always", "appendfsync always", "sync-flush-async-master", RedisKind.factory, REDIS_FAULTS),
+    Cell("redis", "everysec-wait", "appendfsync everysec, WAIT 1", "async-flush-sync-master", RedisKind.factory, REDIS_FAULTS),
+    Cell("redis", "everysec", "appendfsync everysec", "rocketmq-default", RedisKind.factory, REDIS_FAULTS),
+    Cell("nats", "r1", "JetStream file store, R1, 2.9.10 default sync", "rocketmq-default", NatsKind.factory, ONE_NODE_FAULTS),
+    Cell("nats", "r3", "JetStream file store, R3 (3 nodes), 2.9.10 default sync", "async-flush-sync-master", NatsR3Kind.factory, R3_FAULTS),
+    Cell("rabbitmq", "quorum", "quorum queue, confirms", "sync-flush-async-master", RabbitMQKind.factory, ONE_NODE_FAULTS),
+    Cell("rabbitmq", "classic", "durable classic queue, persistent, confirms", "sync-flush-async-master", RabbitMQClassicKind.factory, ONE_NODE_FAULTS),
 )
 
 

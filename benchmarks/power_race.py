@@ -36,6 +36,8 @@ from noloss.cli.errors import UsageError  # noqa: E402
 from noloss.conformance.report import first_unexplained, verdict  # noqa: E402
 from noloss.conformance.run import RunResult, RunSpec, run  # noqa: E402
 from noloss.conformance.targets import reference  # noqa: E402
+from noloss.conformance.targets.kind import TargetOptions  # noqa: E402
+from noloss.conformance.targets.registry import ReferenceKind  # noqa: E402
 from noloss.spec.rocketmq.config import ConfigError  # noqa: E402
 from noloss.conformance.rocketmq.rules import ROCKETMQ_RULES  # noqa: E402
 
@@ -54,8 +56,7 @@ def main() -> int:
         if args.cycles < 1 or args.producers < 1:
             raise UsageError("--cycles and --producers must be positive")
         config = config_from(args)
-        reference.settings_of(config)
-        reference.supports(config)
+        ReferenceKind.check(config, TargetOptions())
     except (UsageError, ConfigError) as error:
         print(f"power_race: {error}", file=sys.stderr)
         return 2

@@ -15,6 +15,7 @@ kept and the WAL files the cut lost (from the node's cut log), the time and the 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sys
@@ -26,22 +27,25 @@ import pika
 import pika.exceptions
 
 from noloss.conformance.targets import rabbitmq
+from noloss.conformance.targets.rabbitmq_client import NETWORK_ERRORS, QUEUE, parameters
+from noloss.conformance.targets.rabbitmq_producer import ConfirmLink
 from noloss.spec.rocketmq.config import preset
 
 ELECTION_TIMEOUT_S = 60.0
 
 
 def publish(target: rabbitmq.RabbitTarget, count: int) -> None:
-    """`count` persistent messages, each confirmed (a confirm waits 10 s at most)."""
-    connection = pika.BlockingConnection(rabbitmq._parameters(target.address("master")))
-    channel = connection.channel()
-    channel.confirm_delivery()
-    try:
-        for _ in range(count):
-            rabbitmq.within(connection, 10, lambda: channel.basic_publish("", rabbitmq.QUEUE, b"m", pika.BasicProperties(delivery_mode=2), mandatory=True))
-    finally:
-        if connection.is_open:
-            connection.close()
+    """`count` persistent messages, each confirmed (each reply waits 10 s at most)."""
+
+    async def confirmed() -> None:
+        link = await ConfirmLink.open(parameters(target.address("master")), 10)
+        try:
+            for _ in range(count):
+                await link.publish(b"m", pika.BasicProperties(delivery_mode=2), 10)
+        finally:
+            await link.close(10)
+
+    asyncio.run(confirmed())
 
 
 def queue_has_leader(target: rabbitmq.RabbitTarget) -> None:
@@ -52,15 +56,15 @@ def queue_has_leader(target: rabbitmq.RabbitTarget) -> None:
         try:
             publish(target, 1)
             return
-        except (pika.exceptions.NackError, *rabbitmq._NETWORK_ERRORS):
+        except (pika.exceptions.NackError, *NETWORK_ERRORS):
             time.sleep(0.5)
     raise RuntimeError(f"the quorum queue had no leader {ELECTION_TIMEOUT_S:.0f}s after the boot (see {target._nodes.root / 'log'})")
 
 
 def queued(target: rabbitmq.RabbitTarget) -> int:
-    connection = pika.BlockingConnection(rabbitmq._parameters(target.address("master")))
+    connection = pika.BlockingConnection(parameters(target.address("master")))
     try:
-        return int(connection.channel().queue_declare(rabbitmq.QUEUE, passive=True).method.message_count)
+        return int(connection.channel().queue_declare(QUEUE, passive=True).method.message_count)
     finally:
         connection.close()
 

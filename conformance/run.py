@@ -21,7 +21,7 @@ from noloss.conformance.counts import Counts, count
 from noloss.conformance.faults import FAILOVER, FaultScheduler, NetFaults, Schedule, needs_power_loss, needs_proxy
 from noloss.conformance.history import History, read_history
 from noloss.conformance.judgement import Judgement, Rules
-from noloss.conformance.targets.base import FaultUnavailable, Route, Target
+from noloss.conformance.targets.base import FaultUnavailable, Route, Target, TargetFactory
 from noloss.conformance.workload import GROUP, Workload, WorkloadSpec, message_of
 
 
@@ -63,8 +63,6 @@ class RunResult:
         return self.counts.lost == 0 and self.counts.undelivered == 0 and self.counts.unexpected == 0 and self.judgement.ok
 
 
-TargetFactory = Callable[[Path, bool], Target]
-"""(directory, power loss wanted) -> a target not yet started."""
 NetFactory = Callable[[], tuple[Route, NetFaults, Callable[[], None]]]
 """() -> a route through a new TCP proxy, its fault switch and how to close it."""
 

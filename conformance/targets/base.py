@@ -27,9 +27,10 @@ business step's.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import ClassVar
 
 # RocketMQ's sendMsgTimeout (3000 ms): a send, with its retries, gives up this long after it
@@ -101,11 +102,14 @@ class TargetProducer(ABC):
 
     @abstractmethod
     async def send(self, body: bytes, key: str, on_request: Callable[[], None]) -> SendOutcome:
-        """Send synchronously (wait for the outcome), with the client's own retries."""
+        """Send synchronously (wait for the outcome), with the client's own retries, and
+        give up after `SEND_TIMEOUT_S`. Call `on_request` once per request that goes on the
+        wire (not for a connection that failed first). A lost connection or no answer is an
+        outcome (UNKNOWN), not an exception; conformance/targets/sending.py is the loop."""
 
     @abstractmethod
     async def close(self) -> None:
-        """Release the connection."""
+        """Release the connection (waiting for the broker at most `SEND_TIMEOUT_S`)."""
 
 
 class TargetConsumer(ABC):
@@ -127,8 +131,8 @@ class TargetConsumer(ABC):
 class Target(ABC):
     """The broker under test: its nodes as processes, and clients for them."""
 
-    nodes: Sequence[str]
-    """The nodes by the spec's names ("master", "slave")."""
+    nodes: ClassVar[tuple[str, ...]]
+    """The nodes by the spec's names ("master", "slave"); those of its `TargetKind`."""
     promotes: ClassVar[bool] = False
     """Whether `failover` is implemented (the run reports the fault unavailable otherwise)."""
     elects: ClassVar[bool] = False
@@ -194,3 +198,7 @@ class Target(ABC):
     def close(self) -> None:
         """Kill every node still running and release what the target holds (mounts, ports)."""
 
+
+TargetFactory = Callable[[Path, bool], Target]
+"""(directory, power loss wanted) -> a target not yet started: what a run takes, one target
+per run (conformance/run.py)."""

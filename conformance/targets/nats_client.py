@@ -7,11 +7,19 @@ import asyncio
 
 import nats
 import nats.errors
+import nats.js.errors
 from nats.aio.client import Client
 
 STREAM = "NOLOSS"
 SUBJECT = "noloss.messages"
+NO_STREAM_ERRORS = (nats.js.errors.APIError, nats.js.errors.NoStreamResponseError, nats.errors.NoRespondersError)
+"""No stream answered a request (JetStream still starting, an error reply): nothing was stored."""
 NETWORK_ERRORS = (nats.errors.ConnectionClosedError, nats.errors.TimeoutError, nats.errors.NoServersError, nats.errors.StaleConnectionError, nats.errors.UnexpectedEOF, ConnectionError, OSError, asyncio.TimeoutError)
+
+
+def error_words(error: BaseException) -> str:
+    """An error as the history's `detail` says it: nats-py raises some with no message."""
+    return str(error) or type(error).__name__
 
 
 async def _ignore(error: Exception) -> None:

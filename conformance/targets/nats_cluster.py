@@ -36,10 +36,8 @@ from noloss.conformance.targets.nats_jetstream import NatsConsumer, NatsProducer
 from noloss.conformance.targets.nats_state import await_serving, held_bodies
 from noloss.conformance.inject.ports import free_port
 from noloss.conformance.targets.nodes import NodeSet, listening, missing_binary, wait_until
-from noloss.conformance.targets.reference import supports
+from noloss.conformance.targets.kind import supports
 from noloss.spec.rocketmq.config import SYNC_FLUSH, SYNC_MASTER, Config, ConfigError
-
-__all__ = ["factory", "settings_of", "supports"]
 
 MEMBERS = ("n0", "n1", "n2")
 START_TIMEOUT_S = 120.0

@@ -28,12 +28,13 @@ import nats.js.errors
 from nats.aio.client import Client
 from nats.js.api import ConsumerConfig, StorageType
 
-from noloss.conformance.targets.nats_client import NETWORK_ERRORS, STREAM, SUBJECT, connect
-from noloss.conformance.targets.base import SEND_TIMEOUT_S, Delivery, Handler, Outcome, Route, SendOutcome, Target, TargetConsumer, TargetProducer, direct
+from noloss.conformance.targets.nats_client import NETWORK_ERRORS, NO_STREAM_ERRORS, STREAM, SUBJECT, connect, error_words
+from noloss.conformance.targets.base import Delivery, Handler, Outcome, Route, SendOutcome, Target, TargetConsumer, TargetProducer, direct
 from noloss.conformance.inject.ports import free_port
 from noloss.conformance.targets.nats_state import await_serving, held_bodies
 from noloss.conformance.targets.nodes import ThreadedConsumer, OneNodeTarget, listening, missing_binary, wait_until
-from noloss.conformance.targets.reference import supports
+from noloss.conformance.targets.kind import supports
+from noloss.conformance.targets.sending import Attempt, Retrying, send_with_retries
 from noloss.spec.rocketmq.config import SYNC_FLUSH, SYNC_MASTER, Config, ConfigError
 
 ACK_WAIT_S = 2.0
@@ -71,34 +72,22 @@ class NatsProducer(TargetProducer):
 
     def __init__(self, address: str, retries: int) -> None:
         self._address = address
-        self._attempts = 1 + retries
+        self._retrying = Retrying(1 + retries, retry_on=NETWORK_ERRORS, refused=NO_STREAM_ERRORS, describe=error_words)
         self._client: Client | None = None
 
     async def send(self, body: bytes, key: str, on_request: Callable[[], None]) -> SendOutcome:
-        detail = ""
-        deadline = asyncio.get_running_loop().time() + SEND_TIMEOUT_S
-        for _ in range(self._attempts):
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                break
-            try:
-                if self._client is None or not self._client.is_connected:
-                    self._client = await connect(self._address)
-            except NETWORK_ERRORS as error:
-                detail = str(error) or type(error).__name__
-                continue
-            on_request()
-            try:
-                ack = await self._client.jetstream().publish(SUBJECT, body, timeout=remaining, stream=STREAM)
-            except (nats.js.errors.APIError, nats.js.errors.NoStreamResponseError, nats.errors.NoRespondersError) as error:
-                # No stream answered (JetStream still starting): nothing was stored.
-                return SendOutcome(Outcome.FAILED, None, None, str(error) or type(error).__name__)
-            except NETWORK_ERRORS as error:
-                detail = str(error) or type(error).__name__
-                await self.close()
-                continue
-            return SendOutcome(Outcome.ACKNOWLEDGED, "SEND_OK", ack.seq)
-        return SendOutcome(Outcome.UNKNOWN, None, None, detail)
+        return await send_with_retries(self._retrying, self._connect, lambda attempt: self._publish(body, attempt), self.close, on_request)
+
+    async def _connect(self) -> None:
+        if self._client is None or not self._client.is_connected:
+            self._client = await connect(self._address)
+
+    async def _publish(self, body: bytes, attempt: Attempt) -> SendOutcome:
+        assert self._client is not None  # _connect made it
+        # The PubAck is awaited for what was left when the attempt began, as RocketMQ gives
+        # each attempt the rest of sendMsgTimeout (connecting is bounded by connect_timeout).
+        ack = await self._client.jetstream().publish(SUBJECT, body, timeout=attempt.budget_s, stream=STREAM)
+        return SendOutcome(Outcome.ACKNOWLEDGED, "SEND_OK", ack.seq)
 
     async def close(self) -> None:
         client, self._client = self._client, None
@@ -149,7 +138,7 @@ class NatsConsumer(ThreadedConsumer):
                             return  # a killed consumer never commits what it had in hand
                         self._done.add(sequence)
                         await message.ack()
-            except (*NETWORK_ERRORS, nats.js.errors.APIError, nats.js.errors.NoStreamResponseError, nats.errors.NoRespondersError):
+            except (*NETWORK_ERRORS, *NO_STREAM_ERRORS):
                 await asyncio.sleep(0.1)
             finally:
                 if client is not None and not client.is_closed:
@@ -159,13 +148,9 @@ class NatsConsumer(ThreadedConsumer):
                         pass
 
 
-NODES = ("master",)
-
-
 class NatsTarget(OneNodeTarget):
     """One JetStream node ("master") under `root`."""
 
-    nodes = NODES
     broker = "NATS"
 
     def __init__(self, config: Config, root: Path, power_loss: bool = False, settle_files: bool = True) -> None:

@@ -10,7 +10,6 @@ only how to write the command line and how to tell the node is ready.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import os
 import shutil
@@ -23,8 +22,9 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from noloss.conformance.inject import faultfs
 from noloss.conformance.targets.base import ConsumerKilled, FaultUnavailable, Route, Target, TargetConsumer, direct
 
 
@@ -86,7 +86,7 @@ class NodeSet:
         self.nodes: dict[str, Node] = {}
         self._want_power_loss = power_loss
         self._stack = ExitStack()
-        self._filesystems: dict[str, Any] = {}
+        self._filesystems: dict[str, faultfs.PowerLossFS] = {}
         self._power_loss_reason = "power loss was not asked for"
 
     def prepare(self, names: Sequence[str]) -> None:
@@ -97,10 +97,6 @@ class NodeSet:
             (self.root / name).mkdir(parents=True, exist_ok=True)
         if not self._want_power_loss:
             return
-        try:
-            faultfs: Any = importlib.import_module("noloss.conformance.inject.faultfs")
-        except ModuleNotFoundError:
-            raise FaultUnavailable("power loss unavailable: the power-loss filesystem (conformance/inject/faultfs.py) is not installed") from None
         reason = faultfs.unavailable_reason()
         if reason is not None:
             raise FaultUnavailable(f"power loss unavailable: {reason}")

@@ -12,40 +12,33 @@ The spec's knobs, as RabbitMQ settings:
 - the confirm (ack) is SEND_OK; a nack or an unroutable return is a refusal; a lost
   connection, or no confirm within the send timeout (RocketMQ's sendMsgTimeout, 3 s: a
   publish or its confirm lost on the way), is unknown, republished up to
-  retryTimesWhenSendFailed times;
+  retryTimesWhenSendFailed times (the producer, on pika's asyncio adapter: rabbitmq_producer.py);
 - a consumer with manual ack after the business step (prefetch 50).
 """
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import socket
 import time
-import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
 
 import pika
-import pika.exceptions
-from pika.adapters.utils.connection_workflow import AMQPConnectorException
 
-from noloss.conformance.targets.base import SEND_TIMEOUT_S, Delivery, Handler, Outcome, Route, SendOutcome, Target, TargetConsumer, TargetProducer, direct
+from noloss.conformance.targets.base import Delivery, Handler, Route, Target, TargetConsumer, TargetProducer, direct
 from noloss.conformance.inject.ports import free_port
 from noloss.conformance.targets.nodes import ThreadedConsumer, OneNodeTarget, listening, wait_until
-from noloss.conformance.targets.reference import supports
+from noloss.conformance.targets.kind import supports
+from noloss.conformance.targets.rabbitmq_client import NETWORK_ERRORS, QUEUE, parameters
+from noloss.conformance.targets.rabbitmq_producer import RabbitProducer
 from noloss.spec.rocketmq.config import SYNC_FLUSH, SYNC_MASTER, Config, ConfigError
 
-QUEUE = "noloss"
 RA_NAME = b"%2F_" + QUEUE.encode()  # the quorum queue's Raft cluster name: vhost "/" escaped, then the queue
 QUEUE_TYPES = ("quorum", "classic")
 SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"  # Debian's /usr/sbin one switches to the rabbitmq user
-NODES = ("master",)
 BOOT_TIMEOUT_S = 120.0
 EPMD_PORT = 4369
-_T = TypeVar("_T")
 
 
 def settings_of(config: Config) -> None:
@@ -71,96 +64,8 @@ def epmd_names() -> set[str] | None:
     return {line.split()[1] for line in reply[4:].decode("latin-1").splitlines() if line.startswith("name ")}
 
 
-class NoReplyInTime(Exception):
-    """The broker did not answer (a confirm, a close-ok) within the time given."""
-
-
-_NETWORK_ERRORS = (NoReplyInTime, AMQPConnectorException, pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError, pika.exceptions.StreamLostError, ConnectionError, OSError)
-
-
-def within(connection: pika.BlockingConnection, seconds: float, action: Callable[[], _T]) -> _T:
-    """`action` (a blocking call on `connection`), or NoReplyInTime once `seconds` pass.
-
-    pika's blocking calls wait for the broker's reply with no limit: a publish or its
-    confirm lost on the way (net-drop) leaves basic_publish waiting while heartbeats keep
-    the connection alive — the RabbitMQ net-drop run that hung. The limit is a timer on the
-    connection's I/O loop, the one those calls run while they wait (BlockingConnection's
-    own call_later fires only in process_data_events); when it fires it drops the TCP
-    connection as pika does on a heartbeat timeout, and the call raises NoReplyInTime."""
-    impl = connection._impl  # pika 1.x: the SelectConnection under the blocking one
-    timer = impl.ioloop.call_later(seconds, lambda: impl._terminate_stream(NoReplyInTime(f"no reply within {seconds:.1f}s")))
-    try:
-        return action()
-    finally:
-        impl.ioloop.remove_timeout(timer)
-
-
-def _parameters(address: str) -> pika.ConnectionParameters:
-    host, port = address.rsplit(":", 1)
-    return pika.ConnectionParameters(host=host, port=int(port), socket_timeout=3, stack_timeout=SEND_TIMEOUT_S, blocked_connection_timeout=3, connection_attempts=1, heartbeat=10)
-
-
 def _declare(channel: pika.adapters.blocking_connection.BlockingChannel, queue_type: str) -> None:
     channel.queue_declare(QUEUE, durable=True, arguments={"x-queue-type": queue_type})
-
-
-class RabbitProducer(TargetProducer):
-    """A confirming channel, used from one thread of its own (pika blocks)."""
-
-    def __init__(self, address: str, retries: int) -> None:
-        self._parameters = _parameters(address)
-        self._attempts = 1 + retries
-        self._connection: pika.BlockingConnection | None = None
-        self._channel: pika.adapters.blocking_connection.BlockingChannel | None = None
-        self._thread = ThreadPoolExecutor(1, "rabbit-producer")
-
-    async def send(self, body: bytes, key: str, on_request: Callable[[], None]) -> SendOutcome:
-        return await asyncio.get_running_loop().run_in_executor(self._thread, self._send, body, key, on_request)
-
-    def _send(self, body: bytes, key: str, on_request: Callable[[], None]) -> SendOutcome:
-        detail = ""
-        deadline = time.monotonic() + SEND_TIMEOUT_S
-        for _ in range(self._attempts):
-            if time.monotonic() >= deadline:
-                break
-            try:
-                channel = self._open()
-            except _NETWORK_ERRORS as error:
-                detail = repr(error)
-                continue
-            on_request()
-            properties = pika.BasicProperties(delivery_mode=2, message_id=f"{key}-{uuid.uuid4().hex}")
-            assert self._connection is not None
-            try:
-                within(self._connection, max(0.0, deadline - time.monotonic()), lambda: channel.basic_publish("", QUEUE, body, properties, mandatory=True))
-            except (pika.exceptions.NackError, pika.exceptions.UnroutableError) as error:
-                return SendOutcome(Outcome.FAILED, None, None, repr(error))
-            except _NETWORK_ERRORS as error:
-                detail = repr(error)
-                self._drop()
-                continue
-            return SendOutcome(Outcome.ACKNOWLEDGED, "SEND_OK", None)
-        return SendOutcome(Outcome.UNKNOWN, None, None, detail)
-
-    def _open(self) -> pika.adapters.blocking_connection.BlockingChannel:
-        if self._channel is None or not self._channel.is_open:
-            self._drop()
-            self._connection = connection = pika.BlockingConnection(self._parameters)  # stack_timeout bounds it
-            self._channel = channel = within(connection, SEND_TIMEOUT_S, connection.channel)
-            within(connection, SEND_TIMEOUT_S, channel.confirm_delivery)
-        return self._channel
-
-    def _drop(self) -> None:
-        connection, self._connection, self._channel = self._connection, None, None
-        if connection is not None and connection.is_open:
-            try:
-                within(connection, SEND_TIMEOUT_S, connection.close)  # a close-ok can be dropped too
-            except _NETWORK_ERRORS:
-                pass
-
-    async def close(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._drop)
-        self._thread.shutdown()
 
 
 class RabbitConsumer(ThreadedConsumer):
@@ -172,7 +77,7 @@ class RabbitConsumer(ThreadedConsumer):
 
     def __init__(self, address: str, handler: Handler) -> None:
         super().__init__("rabbit-consumer")
-        self._parameters = _parameters(address)
+        self._parameters = parameters(address)
         self._handler = handler
         self._done: set[str] = set()
 
@@ -198,20 +103,19 @@ class RabbitConsumer(ThreadedConsumer):
                         break  # a killed consumer never acks what it had in hand
                     self._done.add(message_id)
                     channel.basic_ack(method.delivery_tag)
-            except _NETWORK_ERRORS:
+            except NETWORK_ERRORS:
                 time.sleep(0.2)
             finally:
                 if connection is not None and connection.is_open:
                     try:
                         connection.close()  # unacked deliveries go back to the queue
-                    except _NETWORK_ERRORS:
+                    except NETWORK_ERRORS:
                         pass
 
 
 class RabbitTarget(OneNodeTarget):
     """One RabbitMQ node ("master") under `root` with the queue `QUEUE` of `queue_type`."""
 
-    nodes = NODES
     broker = "RabbitMQ"
     stop_timeout_s = 60.0
 
@@ -249,7 +153,7 @@ class RabbitTarget(OneNodeTarget):
         }
         self._nodes.launch("master", [SERVER], env)
         self._await_up()
-        connection = pika.BlockingConnection(_parameters(self.address("master")))
+        connection = pika.BlockingConnection(parameters(self.address("master")))
         try:
             _declare(connection.channel(), self.queue_type)
         finally:
@@ -291,9 +195,9 @@ class RabbitTarget(OneNodeTarget):
             if not listening(self._port):
                 return False
             try:
-                pika.BlockingConnection(_parameters(self.address("master"))).close()
+                pika.BlockingConnection(parameters(self.address("master"))).close()
                 return True
-            except _NETWORK_ERRORS:
+            except NETWORK_ERRORS:
                 return False
 
         wait_until(up, "rabbitmq-server did not start", BOOT_TIMEOUT_S, log)

@@ -43,7 +43,8 @@ from redis.retry import Retry
 from noloss.conformance.targets.base import SEND_TIMEOUT_S, Delivery, Handler, Outcome, Route, SendOutcome, Target, TargetConsumer, TargetProducer, direct
 from noloss.conformance.inject.ports import free_port
 from noloss.conformance.targets.nodes import ThreadedConsumer, NodeSet, missing_binary, wait_until
-from noloss.conformance.targets.reference import supports
+from noloss.conformance.targets.kind import supports
+from noloss.conformance.targets.sending import Retrying, send_with_retries
 from noloss.spec.rocketmq.config import SYNC_FLUSH, SYNC_MASTER, Config, ConfigError
 
 STREAM = "noloss"
@@ -61,6 +62,9 @@ def settings_of(config: Config, fsync: str | None = None) -> tuple[str, str, boo
     replica = "always" if config.slaveFlushDiskType == SYNC_FLUSH else "everysec"
     waits = config.waits_for_slave  # SYNC_MASTER, and in 5.x only with inSyncReplicas >= 2
     return primary, replica, waits
+
+
+NETWORK_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
 
 
 def position(entry_id: bytes | str) -> int:
@@ -87,7 +91,8 @@ class RedisProducer(TargetProducer):
         self._address = primary()
         self._connection = self._connect_to(self._address)
         self._waits = waits
-        self._attempts = 1 + retries
+        # A ResponseError (LOADING, READONLY, OOM...) is a refusal: the entry was not added.
+        self._retrying = Retrying(1 + retries, retry_on=NETWORK_ERRORS, refused=(redis.ResponseError,))
 
     @staticmethod
     def _connect_to(address: str) -> aredis.Connection:
@@ -107,35 +112,24 @@ class RedisProducer(TargetProducer):
         return await self._connection.read_response()
 
     async def send(self, body: bytes, key: str, on_request: Callable[[], None]) -> SendOutcome:
-        detail = ""
-        deadline = time.monotonic() + SEND_TIMEOUT_S
-        for _ in range(self._attempts):
-            if time.monotonic() >= deadline:
-                break
-            try:
-                await self._follow_primary()
-                await self._connection.connect()  # type: ignore[no-untyped-call]
-            except (redis.ConnectionError, redis.TimeoutError, OSError) as error:
-                detail = str(error)
-                continue
-            on_request()
-            try:
-                entry_id = await self._call("XADD", STREAM, "*", "body", body, "key", key)
-                if not isinstance(entry_id, bytes | str):
-                    raise redis.ResponseError(f"XADD answered {entry_id!r}")
-                if not self._waits:
-                    return SendOutcome(Outcome.ACKNOWLEDGED, "SEND_OK", position(entry_id))
-                confirmed = await self._call("WAIT", 1, WAIT_TIMEOUT_MS)
-            except redis.ResponseError as error:  # LOADING, READONLY, OOM...: refused, not stored
-                return SendOutcome(Outcome.FAILED, None, None, str(error))
-            except (redis.ConnectionError, redis.TimeoutError, OSError) as error:
-                detail = str(error)
-                await self._connection.disconnect()
-                continue
-            if isinstance(confirmed, int) and confirmed >= 1:
-                return SendOutcome(Outcome.ACKNOWLEDGED, "SEND_OK", position(entry_id))
-            return SendOutcome(Outcome.STORED_NOT_GUARANTEED, "FLUSH_SLAVE_TIMEOUT", position(entry_id), "WAIT 1 returned 0")
-        return SendOutcome(Outcome.UNKNOWN, None, None, detail)
+        return await send_with_retries(self._retrying, self._connect, lambda attempt: self._add(body, key), self.close, on_request)
+
+    async def _connect(self) -> None:
+        await self._follow_primary()
+        await self._connection.connect()  # type: ignore[no-untyped-call]
+
+    async def _add(self, body: bytes, key: str) -> SendOutcome:
+        """XADD, then WAIT 1 when the replica must confirm. The connection's socket timeout
+        (the send timeout) bounds each reply, so the attempt's budget is not needed here."""
+        entry_id = await self._call("XADD", STREAM, "*", "body", body, "key", key)
+        if not isinstance(entry_id, bytes | str):
+            raise redis.ResponseError(f"XADD answered {entry_id!r}")
+        if not self._waits:
+            return SendOutcome(Outcome.ACKNOWLEDGED, "SEND_OK", position(entry_id))
+        confirmed = await self._call("WAIT", 1, WAIT_TIMEOUT_MS)
+        if isinstance(confirmed, int) and confirmed >= 1:
+            return SendOutcome(Outcome.ACKNOWLEDGED, "SEND_OK", position(entry_id))
+        return SendOutcome(Outcome.STORED_NOT_GUARANTEED, "FLUSH_SLAVE_TIMEOUT", position(entry_id), "WAIT 1 returned 0")
 
     async def close(self) -> None:
         await self._connection.disconnect()
@@ -195,7 +189,7 @@ class RedisConsumer(ThreadedConsumer):
                         return  # a killed consumer never commits what it had in hand
                     self._done.add(entry_id)
                     self._ack(entry_id)
-            except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError, OSError):
+            except (*NETWORK_ERRORS, redis.ResponseError):
                 pending_first = True
                 time.sleep(0.1)
 

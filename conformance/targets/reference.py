@@ -5,7 +5,8 @@ clients (reference/client.py).
 The spec's knobs map onto the broker's command line (brokerRole and flushDiskType of master
 and slave, reference/presets.py) and onto the producer client (retryTimesWhenSendFailed);
 what the application does with a status (checkStatus, resends) is the workload's. Knobs the
-broker or the workload do not implement are refused (`settings_of`, `supports`).
+broker does not implement are refused (`settings_of`; the workload's own limits are
+conformance/targets/kind.py's `supports`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from noloss.reference.client import AsyncProducer, BrokerError, ConsumeStatus, C
 from noloss.reference.core import Role
 from noloss.reference.launch import BrokerProcess, broker_argv, start_broker
 from noloss.reference.presets import ClusterSettings
-from noloss.spec.rocketmq.config import SYNC_SEND, Config, ConfigError
+from noloss.spec.rocketmq.config import Config
 
 TOPIC = "TopicTest"
 REPLICATING = "replicating from master"  # the slave's log line once it is connected
@@ -46,20 +47,6 @@ REPLICATING = "replicating from master"  # the slave's log line once it is conne
 def settings_of(config: Config) -> ClusterSettings:
     """The broker settings `config` claims (the broker implements every release's)."""
     return ClusterSettings.of(config)
-
-
-def supports(config: Config) -> None:
-    """ConfigError naming the first client-side knob the workload does not implement."""
-    unsupported = {
-        "sendMode": config.sendMode != SYNC_SEND,
-        "commitBeforeProcess": config.commitBeforeProcess,
-        "consumerMayFail": config.consumerMayFail,
-        "idempotentConsumer": config.idempotentConsumer,
-        "retryAnotherBrokerWhenNotStoreOK": config.retryAnotherBrokerWhenNotStoreOK,
-    }
-    for knob, set_ in unsupported.items():
-        if set_:
-            raise ConfigError(f"{knob}={getattr(config, knob)}: the conformance workload sends synchronously and processes every message before committing")
 
 
 class ReferenceProducer(TargetProducer):

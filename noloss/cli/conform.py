@@ -9,18 +9,18 @@ behaviour of the claimed preset, 1 otherwise, 2 bad input.
 from __future__ import annotations
 
 import argparse
-import importlib
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from noloss.cli.check import add_model_arguments, config_from
 from noloss.cli.errors import EXIT_OK, EXIT_VIOLATED, UsageError, positive
+from noloss.conformance.targets.kind import TargetKind, TargetOptions
+from noloss.conformance.targets.registry import TARGETS
 from noloss.spec.rocketmq.config import Config, preset
 
-# --target -> its module in conformance/targets/ (settings_of, supports, factory).
-TARGETS = {"reference": "reference", "redis": "redis_streams", "nats": "nats_jetstream", "nats-r3": "nats_cluster", "rabbitmq": "rabbitmq", "rabbitmq-classic": "rabbitmq_classic"}
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m)?$")
 
 
@@ -39,10 +39,15 @@ def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
     conform.add_argument("--max-messages", type=positive, default=1_000_000, help="stop sending after this many")
     conform.add_argument("--interval", type=_duration, default=2.0, help="time between two faults (default 2s)")
     conform.add_argument("--replication-delay", type=_duration, default=0.0, help="hold each push from master to slave this long (a slow replication link; 300ms)")
-    conform.add_argument("--fsync-delay", type=_duration, default=0.0, help="under power loss, each fsync takes this much longer than the disk's (a slower disk; 1ms; reference target only)")
+    conform.add_argument("--fsync-delay", type=_duration, default=0.0, help=f"under power loss, each fsync takes this much longer than the disk's (a slower disk; 1ms; {_names_of(lambda kind: kind.accepts_fsync_delay)} target only)")
     conform.add_argument("--process-time", type=_duration, default=0.0, help="how long the consumer's business step takes per message (a lagging consumer; 2ms)")
     conform.add_argument("--out", required=True, help="directory for the runs; a failing run's history stays here")
     conform.set_defaults(run=run_conform)
+
+
+def _names_of(holds: Callable[[type[TargetKind]], bool]) -> str:
+    """The targets of which `holds` holds, by name: a help text's "reference target only"."""
+    return ", ".join(name for name, kind in TARGETS.items() if holds(kind))
 
 
 def _duration(text: str) -> float:
@@ -61,7 +66,7 @@ def claimed_name(name: str, config: Config) -> str:
 
 
 def run_conform(args: argparse.Namespace) -> int:
-    from noloss.conformance.faults import nodes_hit, parse_faults
+    from noloss.conformance.faults import parse_faults
     from noloss.conformance.inject.net import proxies
     from noloss.conformance.report import first_unexplained, table
     from noloss.conformance.run import RunResult, RunSpec, run
@@ -71,35 +76,30 @@ def run_conform(args: argparse.Namespace) -> int:
     if args.messages is not None:
         raise UsageError("--messages: conform checks each message on its own; bound the workload with --max-messages")
     config = config_from(args)
-    target: Any = importlib.import_module(f"noloss.conformance.targets.{TARGETS[args.target]}")
+    kind = TARGETS[args.target]
+    options = TargetOptions(fsync_delay_s=args.fsync_delay, replication_delay_s=args.replication_delay)
     try:
-        kinds = parse_faults(args.faults, ROCKETMQ_RULES.faults, ROCKETMQ_RULES.renamed)
-        target.settings_of(config)
-        target.supports(config)
+        faults = parse_faults(args.faults, ROCKETMQ_RULES.faults, ROCKETMQ_RULES.renamed)
+        kind.check(config, options)
     except (ValueError, ConfigError) as error:
         raise UsageError(str(error)) from None
     results = []
-    nodes = getattr(target, "NODES", ("master", "slave"))
-    if args.fsync_delay and args.target != "reference":
-        raise UsageError(f"--fsync-delay: only the reference target mounts its nodes with a delay, not {args.target}")
-    delay = {"fsync_delay_ms": args.fsync_delay * 1000} if args.fsync_delay else {}
-    if args.replication_delay and "slave" not in nodes:
-        raise UsageError(f"--replication-delay: the {args.target} target runs one node: there is no replication link to slow")
     # Made once every option is checked: a refused run leaves no empty directory behind.
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UsageError(f"--out {args.out}: {error.strerror}") from None
-    for kind in kinds:
-        if "slave" in nodes_hit(ROCKETMQ_RULES.faults, kind) and "slave" not in nodes:
-            results.append(RunResult(kind, None, None, None, f"the {args.target} target runs one node: no slave to fault"))
-            print(f"noloss conform: {kind}: the {args.target} target runs one node; running the other faults", file=sys.stderr)
+    for fault in faults:
+        refusal = kind.fault_refusal(fault)
+        if refusal is not None:
+            results.append(RunResult(fault, None, None, None, refusal))
+            print(f"noloss conform: {fault}: {refusal}; running the other faults", file=sys.stderr)
             continue
-        spec = RunSpec(claimed_name(args.preset, config), config, (kind,), args.producers, args.max_messages, args.duration, args.interval, replication_delay_s=args.replication_delay, process_s=args.process_time, rules=ROCKETMQ_RULES)
-        result = run(spec, kind, target.factory(config, **delay), out / kind, proxies)
+        spec = RunSpec(claimed_name(args.preset, config), config, (fault,), args.producers, args.max_messages, args.duration, args.interval, replication_delay_s=args.replication_delay, process_s=args.process_time, rules=ROCKETMQ_RULES)
+        result = run(spec, fault, kind.factory(config, options), out / fault, proxies)
         if result.unavailable is not None:
-            print(f"noloss conform: {kind}: {result.unavailable}; running the other faults", file=sys.stderr)
+            print(f"noloss conform: {fault}: {result.unavailable}; running the other faults", file=sys.stderr)
         results.append(result)
     print(table(results))
     for result in results:

@@ -57,7 +57,7 @@ def test_a_short_run_prints_a_row_per_fault_kind_and_exits_0(tmp_path: Path, cap
     cells = row.split()
     assert cells[0] == "slave-crash" and int(cells[1]) >= 1 and int(cells[4]) == 0
     assert "behaviour of sync-flush-async-master" in row
-    assert "conform slave-kill:" in err
+    assert "conform slave-crash:" in err
 
 
 def test_the_claim_names_the_preset_and_every_knob_changed_from_it() -> None:

@@ -90,7 +90,7 @@ def test_an_r3_durable_consumer_is_served_again_only_seconds_after_both_follower
     leader, and 2.9.10 elects one again seconds after they restart: `serving` waits for it,
     and then the consumer that pulled all along, on the same subscription, gets a new
     message at once. (Before `serving`, a drain that began at the restart ended on a
-    consumer waiting for its leader, and the slave-kill row counted thousands lost.)"""
+    consumer waiting for its leader, and the slave-crash row (then slave-kill) counted thousands lost.)"""
     import asyncio
     import threading
     import time

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from noloss.conformance.inject.netproxy import Direction, FaultyProxy
-from noloss.conformance.run import TargetFactory
-from noloss.conformance.targets.base import SEND_TIMEOUT_S, Outcome
+from noloss.conformance.targets.base import SEND_TIMEOUT_S, Outcome, TargetFactory
 from noloss.conformance.targets import rabbitmq
+from noloss.conformance.targets.rabbitmq_client import QUEUE, parameters
+from noloss.conformance.targets.rabbitmq_producer import RabbitProducer
 from noloss.spec.rocketmq.config import Config, ConfigError, preset
 from tests.conformance.real_broker_runs import CAP_S, assert_nothing_lost, require, small_run
 
@@ -97,15 +98,21 @@ def test_a_publish_whose_confirm_never_comes_is_unknown_within_the_send_timeout(
     target.start()
     proxy = FaultyProxy(("127.0.0.1", int(target.address("master").rsplit(":", 1)[1])), name="producer->master")
     proxy.start()
-    producer = rabbitmq.RabbitProducer("%s:%d" % proxy.address, retries=2)
-    try:
-        assert asyncio.run(producer.send(b"first", "0", lambda: None)).outcome is Outcome.ACKNOWLEDGED
+    producer = RabbitProducer("%s:%d" % proxy.address, retries=2)
+
+    async def sends() -> None:  # one event loop, as the workload's: the producer's connection lives on it
+        assert (await producer.send(b"first", "0", lambda: None)).outcome is Outcome.ACKNOWLEDGED
         proxy.drop(Direction.TO_CLIENT, 3600)  # every confirm (and close-ok) from now on
         began = time.monotonic()
-        outcome = asyncio.run(producer.send(b"second", "1", lambda: None))
+        outcome = await producer.send(b"second", "1", lambda: None)
         assert outcome.outcome is Outcome.UNKNOWN, outcome
         assert time.monotonic() - began < SEND_TIMEOUT_S + 2
-        asyncio.run(producer.close())  # its close-ok is dropped too: bounded as well
+        closing = time.monotonic()
+        await producer.close()  # its close-ok is dropped too: bounded as well
+        assert time.monotonic() - closing < SEND_TIMEOUT_S + 2
+
+    try:
+        asyncio.run(sends())
     finally:
         proxy.stop()
         target.close()
@@ -133,12 +140,12 @@ def test_a_quorum_queue_killed_just_after_its_declaration_restarts_as_a_new_empt
         return sum(o.outcome == Outcome.ACKNOWLEDGED for o in outcomes)
 
     def read_back() -> int:
-        connection = pika.BlockingConnection(rabbitmq._parameters(target.address("master")))
+        connection = pika.BlockingConnection(parameters(target.address("master")))
         got, deadline = 0, time.monotonic() + 20
         try:
             channel = connection.channel()
             while time.monotonic() < deadline:
-                method, _, _ = channel.basic_get(rabbitmq.QUEUE, auto_ack=True)
+                method, _, _ = channel.basic_get(QUEUE, auto_ack=True)
                 if method is not None:
                     got += 1
                 elif got:
