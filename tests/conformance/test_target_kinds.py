@@ -12,7 +12,7 @@ import pytest
 from noloss.cli import build_parser, main
 from noloss.conformance.faults import conform_kinds
 from noloss.spec.rocketmq.faults import FAULTS
-from noloss.conformance.targets.kind import NEEDS_SLAVE, TargetKind, TargetOptions
+from noloss.conformance.targets.kind import TargetKind, TargetOptions
 from noloss.conformance.targets.registry import KINDS, TARGETS
 from noloss.spec.rocketmq.config import PRESETS, Config, ConfigError, preset
 
