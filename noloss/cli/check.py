@@ -107,10 +107,15 @@ def _overrides(args: argparse.Namespace, protocol: Protocol) -> dict[str, str]:
             raise UsageError(f"--set {item!r}: expected KEY=VALUE")
         settings[key.strip()] = value
     if args.messages is not None:
-        if protocol.size_knob is None:
-            raise UsageError(f"--messages: the {protocol.name} protocol has no message count to set")
-        settings[protocol.size_knob] = str(args.messages)
+        settings.update(size_setting(protocol, args.messages))
     return settings
+
+
+def size_setting(protocol: Protocol, messages: int) -> dict[str, str]:
+    """What `--messages N` sets: the protocol's size knob; UsageError where it has none."""
+    if protocol.size_knob is None:
+        raise UsageError(f"--messages: the {protocol.name} protocol has no message count to set")
+    return {protocol.size_knob: str(messages)}
 
 
 def configure(args: argparse.Namespace) -> Configured:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from noloss.cli.check import add_model_arguments, add_protocol_argument, protocol_of
+from noloss.cli.check import add_model_arguments, add_protocol_argument, protocol_of, size_setting
 from noloss.cli.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATED, UsageError, name_list, positive
 from noloss.cli.matrix_render import to_json_data_matrix, to_markdown, to_text, verdict_lines, verdicts, write_out
 from noloss.cli.rows import Row, rows_from
@@ -60,10 +60,8 @@ def compute(args: argparse.Namespace) -> tuple[list[Row], Matrix]:
     try:
         for name in scenarios:
             faults.scenario(name)
-        if protocol.size_knob is not None:
-            protocol.configure(protocol.preset(protocol.default_preset), {protocol.size_knob: str(messages)})
-        elif args.messages is not None:
-            raise UsageError(f"--messages: the {protocol.name} protocol has no message count to set")
+        if protocol.size_knob is not None or args.messages is not None:
+            protocol.configure(protocol.preset(protocol.default_preset), size_setting(protocol, messages))
     except (ValueError, FaultSpecError) as error:
         raise UsageError(str(error)) from None
     _warn_large(protocol, scenarios, args.max_states, args.quiet)

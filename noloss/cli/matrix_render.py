@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from noloss.cli import shell_words
-from noloss.cli.protocols import DEFAULT
+from noloss.cli.protocols import protocol_option
 from noloss.model_check.check import HOLDS, INCOMPLETE, VIOLATED, Verdict
 from noloss.model_check.matrix import Cell, Matrix
 from noloss.cli.user_paths import clear_pages
@@ -234,7 +234,7 @@ def replay_command(matrix: Matrix, cell: Cell, options: Sequence[str] | None = N
     configuration (default: `--preset ROW`, after `--protocol NAME` for a protocol but the default)."""
     protocol = matrix.protocol
     if options is None:
-        options = ("--preset", cell.preset) if protocol.name == DEFAULT else ("--protocol", protocol.name, "--preset", cell.preset)
+        options = (*protocol_option(protocol.name), "--preset", cell.preset)
     argv = ["noloss", "check", *options]
     argv += ["--faults", _faults_option(cell), "--max-faults", str(cell.result.faults.max_faults)]
     if protocol.size_knob is not None:

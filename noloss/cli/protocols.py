@@ -29,6 +29,12 @@ def unregister(name: str) -> None:
         _REGISTERED.pop(name, None)
 
 
+def protocol_option(name: str) -> tuple[str, ...]:
+    """The options that name protocol `name` on a command line: none for the default one, so
+    that RocketMQ's replay lines read as they always did."""
+    return () if name == DEFAULT else ("--protocol", name)
+
+
 def names() -> tuple[str, ...]:
     return tuple(_REGISTERED)
 

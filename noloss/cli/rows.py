@@ -13,7 +13,7 @@ from typing import Any
 
 from noloss.cli.check import configure, protocol_of
 from noloss.cli.errors import UsageError, name_list
-from noloss.cli.protocols import DEFAULT
+from noloss.cli.protocols import protocol_option
 from noloss.spec.rocketmq.conf_files import OPTION
 
 OWN = "your-config"  # the row of the user's own files and --set
@@ -29,7 +29,7 @@ class Row:
 
 
 def _own_options(args: argparse.Namespace) -> tuple[str, ...]:
-    options = _protocol_option(args) + ["--preset", args.preset]
+    options = [*protocol_option(protocol_of(args).name), "--preset", args.preset]
     for kind, option in OPTION.items():
         path = getattr(args, f"{kind}_conf")
         if path is not None:
@@ -39,11 +39,6 @@ def _own_options(args: argparse.Namespace) -> tuple[str, ...]:
     if args.allow_unknown_keys:
         options.append("--allow-unknown-keys")
     return tuple(options)
-
-
-def _protocol_option(args: argparse.Namespace) -> list[str]:
-    """`--protocol NAME` where it is not the default (replay lines of RocketMQ stay as they were)."""
-    return [] if protocol_of(args).name == DEFAULT else ["--protocol", args.protocol]
 
 
 def wants_own(args: argparse.Namespace) -> bool:
@@ -65,7 +60,7 @@ def rows_from(args: argparse.Namespace) -> list[Row]:
         names = list(protocol.presets) if args.presets is None else name_list("--presets", args.presets)
         for name in names:
             try:
-                rows.append(Row(name, protocol.preset(name), (*_protocol_option(args), "--preset", name)))
+                rows.append(Row(name, protocol.preset(name), (*protocol_option(protocol.name), "--preset", name)))
             except ValueError as error:
                 raise UsageError(str(error)) from None
     return rows
